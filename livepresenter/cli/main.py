@@ -1,0 +1,67 @@
+"""Command-line entry point.
+
+`main()` parses arguments and turns known errors into one line and an exit status; `program()`
+runs the chosen command and holds no error handling. Subcommands are data: each row of COMMANDS
+names a module under `livepresenter.cli.commands` with `add_arguments(parser)` and
+`run(args) -> int`. Modules are imported only when their command runs, so `bench` works on a
+machine that has only torch, numpy, scipy and PyYAML.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from typing import Sequence
+
+from livepresenter import __version__
+from livepresenter.errors import ExitStatus, LivepresenterError
+
+PROG = "livepresenter"
+
+# name -> (module under livepresenter.cli.commands, one-line help)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "bench": ("bench", "measure engine speed (bench fomm | bench landmark)"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=PROG, description="Teach live as a historical figure.")
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logging")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for name, (module_name, help_text) in COMMANDS.items():
+        command_parser = sub.add_parser(name, help=help_text, description=help_text)
+        _command_module(module_name).add_arguments(command_parser)
+        command_parser.set_defaults(_module=module_name)
+    return parser
+
+
+def _command_module(module_name: str):
+    return importlib.import_module(f"livepresenter.cli.commands.{module_name}")
+
+
+def program(args: argparse.Namespace) -> int:
+    return int(_command_module(args._module).run(args) or 0)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    logging.basicConfig(
+        level=logging.DEBUG if debug else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s" if debug else f"{PROG}: %(message)s",
+    )
+    args = build_parser().parse_args(argv)
+    try:
+        return program(args)
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return ExitStatus.INTERRUPTED
+    except LivepresenterError as exc:
+        if debug:
+            raise
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return exc.exit_status

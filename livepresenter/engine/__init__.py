@@ -1,0 +1,1 @@
+"""Animation engines: turn a driving face into the animated portrait."""
