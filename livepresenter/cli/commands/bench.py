@@ -1,0 +1,33 @@
+"""`livepresenter bench fomm|landmark`: speed benchmarks (numbers for BENCHMARKS.md, not tests)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("target", choices=["fomm", "landmark"], help="what to measure")
+    parser.add_argument("--json", action="store_true", help="print one JSON object as the last line")
+    parser.add_argument("--repeats", type=int, default=10, help="timed frames per variant (default 10)")
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
+    parser.add_argument("--variants", default=None,
+                        help="comma-separated FOMM variants (default: all this machine supports)")
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.target == "fomm":
+        from livepresenter.fomm.bench import format_table, run_benchmark
+
+        variants = args.variants.split(",") if args.variants else None
+        result = run_benchmark(args.repeats, args.threads, variants,
+                               progress=lambda name: print(f"bench fomm: {name} ...", file=sys.stderr, flush=True))
+    else:
+        from livepresenter.engine.landmark.bench import format_table, run_benchmark
+
+        result = run_benchmark(frames=max(args.repeats, 50))
+    print(format_table(result))
+    if args.json:
+        print(json.dumps(result))
+    return 0
