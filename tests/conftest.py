@@ -19,19 +19,19 @@ def _require(path: Path) -> Path:
     return path
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def shared_fixtures() -> Path:
     """../shared/fomm/fixtures: golden FOMM parity data."""
     return _require(FIXTURES)
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def driving_dir() -> Path:
     """../shared/media/driving: real talking-head clips."""
     return _require(MEDIA / "driving")
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def portraits_dir() -> Path:
     """../shared/media/portraits: public-domain portraits."""
     return _require(MEDIA / "portraits")
