@@ -22,6 +22,7 @@ PROG = "livepresenter"
 
 # name -> (module under livepresenter.cli.commands, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
+    "run": ("run", "the live presenter: webcam → figure → virtual camera"),
     "bench": ("bench", "measure engine speed (bench fomm | bench landmark)"),
 }
 

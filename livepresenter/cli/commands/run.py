@@ -1,0 +1,75 @@
+"""`livepresenter run`: the live presenter (webcam → face → engine → virtual camera)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+from pathlib import Path
+
+log = logging.getLogger("livepresenter")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--presenter", default="grace_hopper", help="profile name or portrait image (default grace_hopper)")
+    parser.add_argument("--source", default="0", help="camera index, device path or video file (default 0)")
+    parser.add_argument("--engine", default="auto", help="auto, landmark or fomm (auto: fomm when a checkpoint is configured)")
+    parser.add_argument("--checkpoint", default=None, help="FOMM checkpoint (vox-cpk.pth.tar)")
+    parser.add_argument("--fomm-config", default=None, help="official-style YAML for a non-vox-256 checkpoint")
+    parser.add_argument("--size", default="1280x720", help="output size WIDTHxHEIGHT (default 1280x720)")
+    parser.add_argument("--fps", type=float, default=None, help="cap the output rate (default: the source's rate)")
+    parser.add_argument("--no-vcam", action="store_true", help="do not open the virtual camera")
+    parser.add_argument("--preview", action="store_true", help="show a preview window with fps and controls")
+    parser.add_argument("--max-seconds", type=float, default=None, help="stop cleanly after N seconds")
+    parser.add_argument("--stats-json", type=Path, default=None, help="write frame and latency statistics on exit")
+    parser.add_argument("--no-label", action="store_true", help="do not draw the 'AI re-enactment' disclosure label")
+
+
+def settings_from(args: argparse.Namespace):
+    from livepresenter.config import parse_size
+    from livepresenter.pipeline.orchestrator import LiveSettings
+
+    return LiveSettings(presenter=args.presenter, source=args.source, engine=args.engine, checkpoint=args.checkpoint,
+                        fomm_config=args.fomm_config,
+                        size=parse_size(args.size), fps=args.fps, vcam=not args.no_vcam, label=not args.no_label,
+                        max_seconds=args.max_seconds)
+
+
+def run_live(orchestrator, preview: bool) -> dict:
+    """Run until Ctrl-C, SIGTERM, the preview closing or --max-seconds; returns the summary."""
+    from livepresenter.sinks.preview import display_available, run_with_preview
+
+    def on_signal(signum, _frame) -> None:
+        log.info("stopping (%s)", signal.Signals(signum).name)
+        orchestrator.stop()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        if preview and not display_available():
+            log.warning("no display for --preview (set DISPLAY or run in a desktop session); running without it")
+            preview = False
+        if preview:
+            run_with_preview(orchestrator)
+            return orchestrator.summary()
+        return orchestrator.run()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def report(summary: dict, stats_json: Path | None) -> None:
+    print(f"livepresenter: {summary['frames_output']} frames sent at {summary['fps_output']:.1f} fps, latency "
+          f"p50 {summary['latency_ms']['p50']:.0f} ms / p95 {summary['latency_ms']['p95']:.0f} ms, "
+          f"{summary['frames_dropped']} dropped ({summary['engine']}, {summary['presenter']})", file=sys.stderr)
+    if stats_json is not None:
+        stats_json.write_text(json.dumps(summary, indent=2) + "\n")
+
+
+def run(args: argparse.Namespace) -> int:
+    from livepresenter.pipeline.orchestrator import Orchestrator
+
+    orchestrator = Orchestrator(settings_from(args))
+    report(run_live(orchestrator, args.preview), args.stats_json)
+    return 0

@@ -1,0 +1,1 @@
+"""The live pipeline: capture → track → animate → compose → sinks, owned by one orchestrator."""

@@ -1,0 +1,285 @@
+"""The live pipeline's one owner of threads: capture → track → animate → compose → sinks.
+
+Two threads. The capture thread reads the source and hands over only the newest frame
+(`LatestSlot`: stale frames are dropped and counted, never queued, so latency stays bounded when the
+engine is slower than the camera). The worker thread tracks, animates, composes and sends. When no
+camera frame arrives (no camera, unplugged, face lost), the worker keeps streaming the idle
+presenter at the output rate. Controls (`set_realface`, `set_paused`, `reset_reference`) may be
+called from any thread; they take effect on the next frame.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from livepresenter.capture import FaceTracker, ReferencePicker, TrackedFace
+from livepresenter.capture.crop import crop_box_from_landmarks, crop_image, to_crop_coords
+from livepresenter.capture.source import Frame, FrameSource, SourceLost
+from livepresenter.errors import DeviceError, NoFaceError
+from livepresenter.pipeline.idle import IdleMotion
+from livepresenter.pipeline.realface import realface_view
+from livepresenter.pipeline.slot import LatestSlot
+from livepresenter.pipeline.stats import LiveStats
+from livepresenter.sinks import Sink
+
+log = logging.getLogger(__name__)
+
+CROP_SIZE = 256
+CAMERA_LOST_AFTER_S = 0.5   # no frame for this long: stream idle frames
+RETRY_CAMERA_EVERY_S = 1.0
+LOG_EVERY_S = 5.0
+
+
+@dataclass
+class LiveSettings:
+    """What `livepresenter run` and `demo` configure.
+
+    source: camera index, device path or video file; None streams the idle presenter only.
+    fps: cap on the output rate (None: follow the source, 30 without one).
+    """
+
+    presenter: str = "grace_hopper"
+    source: str | None = "0"
+    engine: str = "auto"
+    checkpoint: str | None = None
+    fomm_config: str | None = None
+    size: tuple[int, int] = (1280, 720)
+    fps: float | None = None
+    vcam: bool = True
+    label: bool = True
+    max_seconds: float | None = None
+    reference_window_s: float = 3.0
+    extra_sinks: list[Sink] = field(default_factory=list)
+
+
+@dataclass
+class _Presenter:
+    """A presenter made ready for the hot path: engine prepared, compositor built."""
+
+    name: str
+    engine: object
+    compositor: object
+    portrait_size: tuple[int, int]
+    portrait_crop: np.ndarray
+    portrait_landmarks: np.ndarray  # in crop pixels
+
+
+class Orchestrator:
+    def __init__(self, settings: LiveSettings) -> None:
+        self.settings = settings
+        self.stats = LiveStats()
+        self.tracker = FaceTracker()
+        self.source: FrameSource | None = None
+        if settings.source is not None:
+            self.source = FrameSource(settings.source)
+        source_fps = self.source.fps if self.source else 30.0
+        self.output_fps = min(source_fps, settings.fps) if settings.fps else source_fps
+        self.presenter = self._prepare_presenter(settings.presenter)
+        self.idle = IdleMotion(self.presenter.portrait_crop, self.presenter.portrait_landmarks)
+        self.presenter.engine.set_reference(self.idle.face_for(self.presenter.portrait_landmarks, 0))
+        self.picker = ReferencePicker(self.presenter.portrait_landmarks,
+                                      window_frames=max(1, round(settings.reference_window_s * self.output_fps)))
+        self.sinks: list[Sink] = list(settings.extra_sinks)
+        self.vcam_active = False
+        if settings.vcam:
+            self._open_vcam()
+        self.realface = False
+        self.paused = False
+        self.preview_slot: LatestSlot[np.ndarray] = LatestSlot()
+        self._slot: LatestSlot[Frame] = LatestSlot()
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self._reset_requested = False
+        self._index = 0
+        self._started = 0.0
+
+    # -- setup -------------------------------------------------------------------------------
+    def _prepare_presenter(self, spec: str) -> _Presenter:
+        from livepresenter.compose.stage import create_compositor
+        from livepresenter.engine.registry import create_engine
+        from livepresenter.presenter import load_presenter
+
+        presenter = load_presenter(spec)
+        portrait = presenter.portrait_rgb
+        face = self.tracker.detect(portrait)
+        if face is None:
+            raise NoFaceError(f"no face found in portrait {presenter.source}: use a frontal photo where the face "
+                              "is at least 128 px wide")
+        engine = create_engine(self.settings.engine, self.settings.checkpoint, self.settings.fomm_config)
+        engine.prepare(portrait, face)
+        box = crop_box_from_landmarks(face.landmarks)
+        compositor = create_compositor("stage", portrait, self.settings.size,
+                                       presenter.label if self.settings.label else None)
+        height, width = portrait.shape[:2]
+        return _Presenter(presenter.name, engine, compositor, (width, height), crop_image(portrait, box, CROP_SIZE),
+                          to_crop_coords(face.landmarks, box, CROP_SIZE))
+
+    def _open_vcam(self) -> None:
+        from livepresenter.sinks.vcam import VirtualCamera
+
+        width, height = self.settings.size
+        try:
+            self.sinks.append(VirtualCamera(width, height, self.output_fps))
+            self.vcam_active = True
+        except DeviceError as exc:
+            log.warning("%s; streaming to the other outputs only", exc)
+
+    # -- controls (any thread) -----------------------------------------------------------------
+    def set_realface(self, on: bool) -> None:
+        self.realface = bool(on)
+
+    def set_paused(self, on: bool) -> None:
+        self.paused = bool(on)
+
+    def reset_reference(self) -> None:
+        """Pick the reference driving frame again from the next seconds (e.g. after sitting down)."""
+        self._reset_requested = True
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    @property
+    def engine_name(self) -> str:
+        return self.presenter.engine.name
+
+    def status(self) -> dict:
+        return {"presenter": self.presenter.name, "engine": self.engine_name,
+                "fps": round(self.stats.current_fps(), 2), "latency_ms": round(self.stats.current_latency_ms(), 1),
+                "vcam": self.vcam_active, "realface": self.realface, "paused": self.paused}
+
+    def summary(self) -> dict:
+        """The --stats-json object."""
+        return {**self.stats.summary(self._slot.dropped), "engine": self.engine_name,
+                "presenter": self.presenter.name, "vcam": self.vcam_active}
+
+    # -- threads -------------------------------------------------------------------------------
+    def start(self) -> None:
+        self._started = time.monotonic()
+        if self.source is not None:
+            self._threads.append(threading.Thread(target=self._capture_loop, name="capture", daemon=True))
+        self._threads.append(threading.Thread(target=self._work_loop, name="worker", daemon=True))
+        for thread in self._threads:
+            thread.start()
+
+    def wait(self) -> None:
+        """Block until stopped (by `stop()`, --max-seconds or a fatal error in a thread)."""
+        limit = self.settings.max_seconds
+        while not self._stop.wait(0.1):
+            if limit is not None and time.monotonic() - self._started >= limit:
+                self.stop()
+
+    def close(self) -> None:
+        """Stop the threads, then release the camera and close every sink (idempotent)."""
+        self.stop()
+        for thread in self._threads:
+            thread.join(timeout=5)
+        self._threads.clear()
+        if self.source is not None:
+            self.source.close()
+        for sink in self.sinks:
+            sink.close()
+
+    def run(self) -> dict:
+        """start + wait + close; returns the summary."""
+        self.start()
+        try:
+            self.wait()
+        finally:
+            self.close()
+        return self.summary()
+
+    def _capture_loop(self) -> None:
+        assert self.source is not None
+        lost = False
+        while not self._stop.is_set():
+            try:
+                frame = self.source.read()
+            except SourceLost as exc:
+                if not lost:
+                    log.warning("%s; streaming the idle presenter and retrying the camera", exc)
+                    lost = True
+                if self._stop.wait(RETRY_CAMERA_EVERY_S):
+                    break
+                try:
+                    self.source.reopen()
+                except DeviceError:
+                    continue
+                continue
+            if lost:
+                log.info("camera %s is back", self.source.spec)
+                lost = False
+            self.stats.captured()
+            self._slot.put(frame)
+
+    def _work_loop(self) -> None:
+        period = 1.0 / self.output_fps
+        last_frame_at = time.monotonic()
+        next_due = time.monotonic()
+        next_log = time.monotonic() + LOG_EVERY_S
+        try:
+            while not self._stop.is_set():
+                frame = self._slot.take(timeout=period) if self.source is not None else None
+                now = time.monotonic()
+                if frame is not None:
+                    last_frame_at = now
+                    if self.settings.fps and now < next_due - 0.25 * period:
+                        continue  # over the --fps cap: this captured frame is never animated
+                    self._process(frame)
+                elif now - last_frame_at >= CAMERA_LOST_AFTER_S or self.source is None:
+                    if now < next_due:
+                        self._stop.wait(next_due - now)
+                        continue
+                    self._process(None)
+                else:
+                    continue
+                next_due = max(next_due + period, time.monotonic() - period)
+                if time.monotonic() >= next_log:
+                    next_log += LOG_EVERY_S
+                    s = self.status()
+                    log.info("live: %.1f fps, latency %.0f ms, %d dropped", s["fps"], s["latency_ms"], self._slot.dropped)
+        except Exception:
+            log.exception("live pipeline failed")
+            self.stop()
+            raise
+
+    # -- one frame -------------------------------------------------------------------------------
+    def _timed(self, stage: str, fn, *args):
+        t0 = time.perf_counter()
+        result = fn(*args)
+        self.stats.stage(stage, time.perf_counter() - t0)
+        return result
+
+    def _drive(self, tracked: TrackedFace | None, now: float) -> TrackedFace:
+        """The face to animate: the tracked one, or idle motion when there is none (or paused)."""
+        if self._reset_requested:
+            self._reset_requested = False
+            self.picker.reset()
+        if tracked is not None and tracked.found and not self.paused:
+            if self.picker.offer(tracked):
+                self.presenter.engine.set_reference(tracked)
+                self.idle.set_reference(tracked.crop, tracked.crop_landmarks)
+            return self.idle.live(tracked, now)
+        return self.idle.idle(now, self._index)
+
+    def _process(self, frame: Frame | None) -> None:
+        now = time.monotonic()
+        tracked = self._timed("track", self.tracker.track, frame.image) if frame is not None else None
+        if self.realface and frame is not None and tracked is not None:
+            animated = realface_view(frame.image, tracked.crop_box, self.presenter.portrait_size)
+        else:
+            animated = self._timed("animate", self.presenter.engine.animate, self._drive(tracked, now))
+        composed = self._timed("compose", self.presenter.compositor.compose, animated)
+        t0 = time.perf_counter()
+        timestamp = frame.timestamp if frame is not None else now
+        for sink in self.sinks:
+            sink.send(composed, timestamp)
+        self.stats.stage("send", time.perf_counter() - t0)
+        self.preview_slot.put(composed)
+        self.stats.sent(frame.timestamp if frame is not None else None)
+        self._index += 1
