@@ -35,3 +35,51 @@ def driving_dir() -> Path:
 def portraits_dir() -> Path:
     """../shared/media/portraits: public-domain portraits."""
     return _require(MEDIA / "portraits")
+
+
+class RecordingVirtualCamera:
+    """A pyvirtualcam backend that keeps what it receives (registered only by the `vcam` fixture).
+
+    Tests drive the real `pyvirtualcam.Camera` (format and shape checks, frames_sent) into it.
+    """
+
+    instances: list["RecordingVirtualCamera"] = []
+
+    def __init__(self, *, width: int, height: int, fps: float, fourcc: int, device: str | None, **kw) -> None:
+        self.width, self.height, self.fps, self.fourcc = width, height, fps, fourcc
+        self.frames: list = []
+        self.closed = 0
+        RecordingVirtualCamera.instances.append(self)
+
+    def send(self, frame) -> None:
+        self.frames.append(frame.copy())
+
+    def close(self) -> None:
+        self.closed += 1
+
+    def device(self) -> str:
+        return "/dev/video-test"
+
+    def native_fourcc(self) -> int | None:
+        return None
+
+
+@pytest.fixture
+def vcam():
+    """Register the recording backend; yields the class whose `instances` hold each opened camera."""
+    import pyvirtualcam
+    from pyvirtualcam import camera
+
+    RecordingVirtualCamera.instances = []
+    pyvirtualcam.register_backend("livepresenter-test", RecordingVirtualCamera)
+    try:
+        yield RecordingVirtualCamera
+    finally:
+        camera.BACKENDS.pop("livepresenter-test", None)
+
+
+@pytest.fixture(scope="session")
+def ffmpeg() -> str:
+    import imageio_ffmpeg
+
+    return imageio_ffmpeg.get_ffmpeg_exe()

@@ -22,7 +22,9 @@ PROG = "livepresenter"
 
 # name -> (module under livepresenter.cli.commands, one-line help)
 COMMANDS: dict[str, tuple[str, str]] = {
+    "demo": ("demo", "see it work: the bundled presenter, no webcam or weights needed; writes demo.mp4"),
     "run": ("run", "the live presenter: webcam → figure → virtual camera"),
+    "render": ("render", "re-enact a driving video offline into an MP4, its audio kept"),
     "bench": ("bench", "measure engine speed (bench fomm | bench landmark)"),
 }
 

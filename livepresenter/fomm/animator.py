@@ -7,7 +7,6 @@ its downsampled copy are computed once in `set_source`.
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass
 
 import numpy as np

@@ -13,8 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -55,7 +54,6 @@ class LiveSettings:
     label: bool = True
     max_seconds: float | None = None
     reference_window_s: float = 3.0
-    extra_sinks: list[Sink] = field(default_factory=list)
 
 
 @dataclass
@@ -85,7 +83,7 @@ class Orchestrator:
         self.presenter.engine.set_reference(self.idle.face_for(self.presenter.portrait_landmarks, 0))
         self.picker = ReferencePicker(self.presenter.portrait_landmarks,
                                       window_frames=max(1, round(settings.reference_window_s * self.output_fps)))
-        self.sinks: list[Sink] = list(settings.extra_sinks)
+        self.sinks: list[Sink] = []
         self.vcam_active = False
         if settings.vcam:
             self._open_vcam()
@@ -129,6 +127,10 @@ class Orchestrator:
             self.vcam_active = True
         except DeviceError as exc:
             log.warning("%s; streaming to the other outputs only", exc)
+
+    def add_sink(self, sink: Sink) -> None:
+        """Another output (e.g. a recording); call before `start()`. Closed by `close()`."""
+        self.sinks.append(sink)
 
     # -- controls (any thread) -----------------------------------------------------------------
     def set_realface(self, on: bool) -> None:

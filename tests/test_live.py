@@ -1,0 +1,126 @@
+"""The live pipeline end to end: a real clip as the camera, the real pyvirtualcam.Camera into a
+recording backend, the real tracker and landmark engine."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from livepresenter.cli.main import main
+from livepresenter.errors import ExitStatus
+
+CLIP = "grid_bbaf2n_256.mp4"  # 25 fps, 3 s, a talking head
+
+
+@pytest.fixture(scope="module")
+def clip(driving_dir) -> Path:
+    return driving_dir / CLIP
+
+
+@pytest.fixture(scope="module")
+def face_then_nothing(tmp_path_factory, driving_dir, ffmpeg) -> Path:
+    """1.2 s of a talking head, then 2.5 s of an empty room (grey), at 25 fps."""
+    out = tmp_path_factory.mktemp("clips") / "leaves.mp4"
+    subprocess.run([ffmpeg, "-v", "error", "-i", str(driving_dir / CLIP), "-f", "lavfi", "-i",
+                    "color=c=gray:s=256x256:r=25:d=2.5", "-filter_complex",
+                    "[0:v]trim=0:1.2,setpts=PTS-STARTPTS[a];[a][1:v]concat=n=2:v=1[v]", "-map", "[v]",
+                    "-c:v", "libx264", "-pix_fmt", "yuv420p", str(out)], check=True)
+    return out
+
+
+def live(args: list[str], tmp_path: Path) -> tuple[int, dict]:
+    stats = tmp_path / "stats.json"
+    code = main(["run", "--engine", "landmark", "--stats-json", str(stats), *args])
+    return code, json.loads(stats.read_text()) if stats.exists() else {}
+
+
+def test_frames_reach_the_virtual_camera(vcam, clip, tmp_path):
+    code, stats = live(["--source", str(clip), "--max-seconds", "3"], tmp_path)
+    assert code == 0
+    (camera,) = vcam.instances
+    assert camera.closed == 1
+    assert (camera.width, camera.height) == (1280, 720)
+    assert len(camera.frames) == stats["frames_output"] > 0
+    assert all(f.shape == (720, 1280, 3) and f.dtype == np.uint8 for f in camera.frames)
+    # Consistent with a 25 fps source over 3 s: never more than the source delivered (+ idle at start).
+    assert stats["frames_output"] <= 25 * 3 * 1.1
+    assert stats["frames_captured"] >= stats["frames_output"] - 5
+    assert stats["frames_dropped"] <= stats["frames_captured"]
+    assert stats["vcam"] is True and stats["engine"] == "landmark" and stats["presenter"] == "Grace Hopper"
+    assert set(stats["latency_ms"]) == {"p50", "p95"} and stats["latency_ms"]["p95"] >= stats["latency_ms"]["p50"] > 0
+    assert {"track", "animate", "compose", "send"} <= set(stats["stages_ms"])
+
+
+def test_label_is_drawn_unless_no_label(vcam, clip, tmp_path):
+    live(["--source", str(clip), "--max-seconds", "1.5"], tmp_path)
+    live(["--source", str(clip), "--max-seconds", "1.5", "--no-label"], tmp_path)
+    labelled, plain = (np.stack(cam.frames[:5]).astype(float).mean(0) for cam in vcam.instances)
+    diff = np.abs(labelled - plain).mean(axis=2)
+    corner = diff[-80:, -480:]   # the label's corner (bottom right)
+    face = diff[200:500, 500:780]
+    assert corner.mean() > 10 * max(face.mean(), 0.5)
+
+
+def test_presenter_moves_with_the_driving_face(vcam, clip, tmp_path, ffmpeg):
+    still = tmp_path / "still.mp4"
+    subprocess.run([ffmpeg, "-v", "error", "-i", str(clip), "-vf", "trim=end_frame=1,loop=loop=75:size=1,setpts=N/25/TB",
+                    "-r", "25", "-c:v", "libx264", "-pix_fmt", "yuv420p", str(still)], check=True)
+    live(["--source", str(clip), "--max-seconds", "2.5"], tmp_path)
+    live(["--source", str(still), "--max-seconds", "2.5"], tmp_path)
+    moving, steady = ([f[150:600, 400:880].astype(float) for f in cam.frames[5:]] for cam in vcam.instances)
+    motion = lambda frames: np.mean([np.abs(a - b).mean() for a, b in zip(frames, frames[1:])])
+    assert motion(moving) > 3 * motion(steady)
+
+
+def test_face_lost_eases_to_idle_motion(vcam, face_then_nothing, tmp_path):
+    code, stats = live(["--source", str(face_then_nothing), "--max-seconds", "3.6"], tmp_path)
+    assert code == 0
+    frames = [f[150:600, 400:880].astype(float) for f in vcam.instances[0].frames]
+    steps = [np.abs(a - b).mean() for a, b in zip(frames, frames[1:])]
+    # From about 1.2 s the face is gone: the presenter keeps moving (idle), without a jump.
+    idle = steps[int(len(steps) * 0.55):]
+    assert np.mean(idle) > 0.05, "presenter froze when the face was lost"
+    assert max(steps[5:]) < 12, "a jump between consecutive frames"
+
+
+def test_missing_camera_is_one_clear_line(capsys):
+    code = main(["run", "--source", "9", "--no-vcam", "--max-seconds", "1"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == ExitStatus.DEVICE_UNAVAILABLE
+    assert len(err) == 1 and "camera 9 is not available" in err[0]
+
+
+def test_missing_virtual_camera_keeps_running(clip, tmp_path, caplog):
+    code, stats = live(["--source", str(clip), "--max-seconds", "1.5"], tmp_path)
+    assert code == 0 and stats["vcam"] is False and stats["frames_output"] > 0
+    assert any("modprobe v4l2loopback" in r.getMessage() and "exclusive_caps=1" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_signals_stop_cleanly(clip, tmp_path, sig):
+    stats = tmp_path / "stats.json"
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "livepresenter", "run", "--engine", "landmark", "--no-vcam",
+                             "--source", str(clip), "--stats-json", str(stats)],
+                            stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        deadline = time.monotonic() + 60
+        for line in proc.stderr:  # wait until the pipeline is up
+            if "engine: landmark" in line or time.monotonic() > deadline:
+                break
+        time.sleep(1.5)
+        proc.send_signal(sig)
+        rest = proc.communicate(timeout=30)[1]
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, rest
+    assert "Traceback" not in rest
+    assert json.loads(stats.read_text())["frames_output"] > 0
