@@ -271,7 +271,7 @@ class Orchestrator:
 
     def _process(self, frame: Frame | None) -> None:
         now = time.monotonic()
-        tracked = self._timed("track", self.tracker.track, frame.image) if frame is not None else None
+        tracked = self._timed("track", self.tracker.track, frame.image, frame.timestamp) if frame is not None else None
         if self.realface and frame is not None and tracked is not None:
             animated = realface_view(frame.image, tracked.crop_box, self.presenter.portrait_size)
         else:

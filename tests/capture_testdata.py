@@ -1,0 +1,52 @@
+"""Loading real test media for the capture tests (portraits, clip segments, re-encoded still frames)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+
+def load_rgb(path: Path) -> np.ndarray:
+    """An image file as HxWx3 uint8 RGB; grayscale JPEGs are expanded to three channels."""
+    bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if bgr is None:
+        raise FileNotFoundError(path)
+    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+
+def read_frames(path: Path, start: int = 0, count: int | None = None) -> list[np.ndarray]:
+    """Decode frames [start, start + count) of a video as RGB (all remaining frames when count is None)."""
+    capture = cv2.VideoCapture(str(path))
+    frames: list[np.ndarray] = []
+    try:
+        index = 0
+        while count is None or len(frames) < count:
+            ok, bgr = capture.read()
+            if not ok:
+                break
+            if index >= start:
+                frames.append(cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB))
+            index += 1
+    finally:
+        capture.release()
+    if count is not None and len(frames) < count:
+        raise ValueError(f"{path} has fewer than {start + count} frames")
+    return frames
+
+
+def reencoded(image: np.ndarray, rng: np.random.Generator, shift_px: tuple[float, float] = (0.0, 0.0)) -> np.ndarray:
+    """One fresh 'camera frame' of a still scene: sub-pixel shake, sensor noise, then a JPEG round trip.
+
+    Every call gives different pixels, as a real still head in front of a webcam does; a repeated identical
+    image would make any tracker look perfectly stable.
+    """
+    dx, dy = shift_px[0] + rng.uniform(-0.3, 0.3), shift_px[1] + rng.uniform(-0.3, 0.3)
+    h, w = image.shape[:2]
+    moved = cv2.warpAffine(image, np.float32([[1, 0, dx], [0, 1, dy]]), (w, h), borderMode=cv2.BORDER_REPLICATE)
+    noisy = np.clip(moved + rng.normal(0.0, 4.0, moved.shape), 0, 255).astype(np.uint8)
+    # cv2 takes the RGB array for BGR; the channel order survives the round trip unchanged.
+    ok, jpeg = cv2.imencode(".jpg", noisy, [cv2.IMWRITE_JPEG_QUALITY, 85])
+    assert ok
+    return cv2.imdecode(jpeg, cv2.IMREAD_UNCHANGED)

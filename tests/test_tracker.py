@@ -1,0 +1,254 @@
+"""FaceTracker on real media: portraits, real driving clips, and a still portrait re-encoded as a live camera."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from livepresenter.capture import Face, FaceTracker, TrackedFace, TrackerSettings
+from livepresenter.capture.crop import crop_box_from_landmarks, crop_image, face_scale
+from livepresenter.capture.landmarks import (
+    DlibLandmarker,
+    create_landmarker,
+    missing_face_alignment_weights,
+)
+from livepresenter.capture.smoothing import OneEuroFilter
+from livepresenter.errors import ConfigError
+from tests.capture_testdata import load_rgb, read_frames, reencoded
+
+PORTRAITS = [
+    "abraham_lincoln_1863_alexander_gardner.jpg",
+    "einstein_1947_orren_jack_turner.jpg",
+    "marie_curie_c1920.jpg",
+    "nikola_tesla_c1890_napoleon_sarony.jpg",
+    "mona_lisa_leonardo.jpg",
+    "isaac_newton_1689_godfrey_kneller.jpg",
+]
+
+CLIP_SEGMENTS = [  # (file, first frame, frames): the Pexels segment has head turns and laughter
+    ("grid_bbaf2n_256.mp4", 0, 30),
+    ("grid_brbk7n_256.mp4", 30, 30),
+    ("pexels_wolfganglanger_expressions_360.mp4", 140, 40),
+]
+
+
+def assert_plausible_face(face: Face, image_shape: tuple[int, ...]) -> None:
+    """68 points inside the image and around the detector box, in anatomical order."""
+    points = face.landmarks
+    assert points.shape == (68, 2) and points.dtype == np.float32
+    h, w = image_shape[:2]
+    assert (points >= -2).all() and (points[:, 0] < w + 2).all() and (points[:, 1] < h + 2).all()
+    x0, y0, x1, y1 = face.box
+    margin = 0.25 * (x1 - x0)
+    assert (points[:, 0] > x0 - margin).all() and (points[:, 0] < x1 + margin).all()
+    assert (points[:, 1] > y0 - margin).all() and (points[:, 1] < y1 + margin).all()
+    eyes_y, nose_tip_y, mouth_y, chin_y = points[36:48, 1].mean(), points[30, 1], points[48:68, 1].mean(), points[8, 1]
+    assert eyes_y < nose_tip_y < mouth_y < chin_y
+    assert points[36:42, 0].mean() < points[27, 0] < points[42:48, 0].mean(), "image-left eye, nose, image-right eye"
+
+
+@pytest.fixture(scope="module")
+def landmarker() -> DlibLandmarker:
+    return DlibLandmarker()
+
+
+# --- portraits and single images ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", PORTRAITS)
+def test_every_portrait_gives_a_face(portraits_dir: Path, landmarker: DlibLandmarker, name: str) -> None:
+    image = load_rgb(portraits_dir / name)
+    face = FaceTracker(landmarker=landmarker).detect(image)
+    assert face is not None
+    assert face.score >= 0.3
+    assert_plausible_face(face, image.shape)
+
+
+def test_no_face_gives_none(portraits_dir: Path, landmarker: DlibLandmarker) -> None:
+    tracker = FaceTracker(landmarker=landmarker)
+    mona_lisa_landscape = load_rgb(portraits_dir / "mona_lisa_leonardo.jpg")[:150, :150]
+    noise = np.random.default_rng(1).integers(0, 256, (240, 320, 3), dtype=np.uint8)
+    assert tracker.detect(mona_lisa_landscape) is None
+    assert tracker.detect(noise) is None
+    assert tracker.detect_faces(noise) == []
+
+
+def test_several_faces_are_all_reported_best_first(portraits_dir: Path, landmarker: DlibLandmarker) -> None:
+    lincoln = cv2.resize(load_rgb(portraits_dir / PORTRAITS[0]), (400, 525), interpolation=cv2.INTER_AREA)
+    curie = cv2.resize(load_rgb(portraits_dir / PORTRAITS[2]), (400, 544), interpolation=cv2.INTER_AREA)
+    group = np.concatenate([lincoln[:520], curie[:520]], axis=1)
+    faces = FaceTracker(landmarker=landmarker).detect_faces(group)
+    assert len(faces) == 2
+    assert faces[0].score >= faces[1].score
+    assert sorted(face.box[0] < 400 for face in faces) == [False, True], "one face in each half"
+
+
+def test_small_face_is_found_by_upsampling(portraits_dir: Path, landmarker: DlibLandmarker) -> None:
+    """Newton's face shrunk to ~60 px, below the HOG window, on a webcam-sized canvas."""
+    newton = load_rgb(portraits_dir / "isaac_newton_1689_godfrey_kneller.jpg")
+    small = cv2.resize(newton, None, fx=0.4, fy=0.4, interpolation=cv2.INTER_AREA)
+    canvas = np.full((480, 640, 3), 128, dtype=np.uint8)
+    canvas[200 : 200 + small.shape[0], 300 : 300 + small.shape[1]] = small
+    face = FaceTracker(landmarker=landmarker).detect(canvas)
+    assert face is not None
+    assert_plausible_face(face, canvas.shape)
+    assert 300 < face.landmarks[:, 0].mean() < 300 + small.shape[1]
+
+
+# --- video tracking -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("clip", "start", "count"), CLIP_SEGMENTS)
+def test_tracks_every_frame_of_real_clips(
+    driving_dir: Path, landmarker: DlibLandmarker, clip: str, start: int, count: int
+) -> None:
+    """Every frame has a face; landmarks refitted between detections agree with a fresh detection."""
+    frames = read_frames(driving_dir / clip, start, count)
+    tracker = FaceTracker(TrackerSettings(detect_every=5), landmarker=landmarker)
+    for frame in frames:
+        tracked = tracker.track(frame)
+        assert tracked.face is not None, f"lost at frame {start + tracked.index}"
+        assert_plausible_face(tracked.face, frame.shape)
+        assert tracked.crop.shape == (256, 256, 3) and tracked.crop.dtype == np.uint8
+        assert tracked.crop_landmarks is not None
+        assert (tracked.crop_landmarks > 0).all() and (tracked.crop_landmarks < 256).all()
+        if tracked.index % 5:  # a refit frame: compare with what the detector finds from scratch
+            (fresh,) = landmarker.detect(frame)
+            _, radius = face_scale(fresh.landmarks)
+            error = np.linalg.norm(tracked.face.landmarks - fresh.landmarks, axis=1).mean()
+            assert error < 0.1 * radius, f"frame {start + tracked.index}: refit off by {error:.1f} px"
+
+
+@pytest.mark.parametrize("background", ["blank", "landscape"])
+def test_frames_without_face_hold_the_last_crop(
+    driving_dir: Path, portraits_dir: Path, landmarker: DlibLandmarker, background: str
+) -> None:
+    """The face vanishes between two scheduled detections (frame 4 of 5): a refit alone would still return a
+    face shape there, so this checks that the tracker notices at once."""
+    frames = read_frames(driving_dir / "grid_bbaf2n_256.mp4", 0, 3)
+    if background == "blank":
+        empty = np.full_like(frames[0], 128)
+    else:
+        empty = cv2.resize(load_rgb(portraits_dir / "mona_lisa_leonardo.jpg")[:150, :150], frames[0].shape[1::-1])
+    tracker = FaceTracker(TrackerSettings(detect_every=5), landmarker=landmarker)
+
+    before_any_face = tracker.track(empty)
+    assert not before_any_face.found and before_any_face.crop_landmarks is None
+    assert before_any_face.crop.shape == (256, 256, 3)
+
+    seen = [tracker.track(frame) for frame in frames][-1]
+    lost = tracker.track(empty)
+    assert lost.index == 4
+    assert lost.face is None and lost.crop_landmarks is None
+    assert lost.crop_box == seen.crop_box
+    assert np.array_equal(lost.crop, crop_image(empty, seen.crop_box, 256)), "a crop of the current frame"
+    assert tracker.track(frames[0]).found, "found again at once"
+
+
+@pytest.fixture
+def webcam_portrait(portraits_dir: Path) -> np.ndarray:
+    """Curie at webcam scale (480 px tall)."""
+    image = load_rgb(portraits_dir / "marie_curie_c1920.jpg")
+    scale = 480 / image.shape[0]
+    return cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+
+
+def _track_reencoded(image: np.ndarray, shifts: list[float], landmarker: DlibLandmarker) -> list[TrackedFace]:
+    rng = np.random.default_rng(7)
+    tracker = FaceTracker(landmarker=landmarker)
+    return [tracker.track(reencoded(image, rng, (shift, 0.0))) for shift in shifts]
+
+
+def test_still_head_gives_still_crop(webcam_portrait: np.ndarray, landmarker: DlibLandmarker) -> None:
+    tracked = _track_reencoded(webcam_portrait, [0.0] * 40, landmarker)[10:]
+    assert all(t.face is not None for t in tracked)
+    raw = np.array([[b.cx, b.cy] for b in (crop_box_from_landmarks(t.face.landmarks) for t in tracked)])
+    smoothed = np.array([[t.crop_box.cx, t.crop_box.cy] for t in tracked])
+    assert raw.std(axis=0).max() > 0.1, "the frames really differ (otherwise this test proves nothing)"
+    assert smoothed.std(axis=0).max() < 0.5
+    assert (smoothed.std(axis=0) < 0.5 * raw.std(axis=0)).all(), "the smoothing itself removes most jitter"
+    assert np.std([t.crop_box.side for t in tracked]) < 1.0
+
+
+def test_crop_follows_a_step_within_two_frames(webcam_portrait: np.ndarray, landmarker: DlibLandmarker) -> None:
+    """The head jumps 20 px right at frame 20: by the second frame after the jump the crop is within 3 px of
+    the new place (a lagging filter is still ~5-10 px short there), and it does not overshoot afterwards."""
+    step_at, step_px = 20, 20.0
+    tracked = _track_reencoded(webcam_portrait, [0.0] * step_at + [step_px] * 10, landmarker)
+    centres = np.array([[t.crop_box.cx, t.crop_box.cy] for t in tracked])
+    before = centres[10:step_at].mean(axis=0)
+    target_x = before[0] + step_px
+    assert abs(centres[step_at + 1, 0] - target_x) < 3.0
+    assert np.abs(centres[step_at + 1 :, 0] - target_x).max() < 3.0
+    assert np.abs(centres[step_at:, 1] - before[1]).max() < 2.0, "no vertical motion invented"
+
+
+def test_reset_forgets_the_track(driving_dir: Path, landmarker: DlibLandmarker) -> None:
+    frames = read_frames(driving_dir / "grid_bbaf2n_256.mp4", 0, 2)
+    tracker = FaceTracker(landmarker=landmarker)
+    tracker.track(frames[0])
+    tracker.reset()
+    again = tracker.track(np.full_like(frames[0], 128))
+    assert again.index == 0
+    assert again.crop_box.cx == pytest.approx(127.5) and again.crop_box.side == 256
+
+
+# --- configuration and backends -------------------------------------------------------------------------------
+
+
+def test_bad_settings_are_config_errors() -> None:
+    with pytest.raises(ConfigError, match="detect_every"):
+        TrackerSettings(detect_every=0)
+    with pytest.raises(ConfigError, match="One Euro"):
+        TrackerSettings(min_cutoff_hz=0)
+
+
+def test_unknown_landmarker_names_the_choices() -> None:
+    with pytest.raises(ConfigError, match="dlib, face-alignment"):
+        create_landmarker("mediapipe")
+
+
+def test_face_alignment_without_weights_says_where_they_go(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    with pytest.raises(ConfigError) as raised:
+        create_landmarker("face-alignment")
+    message = str(raised.value)
+    assert "\n" not in message
+    try:
+        import face_alignment  # noqa: F401
+    except ImportError:
+        assert "pip install 'livepresenter[face-alignment]'" in message
+    else:
+        assert str(tmp_path / "hub" / "checkpoints") in message
+        assert "s3fd" in message and "2DFAN4" in message
+
+
+def test_face_alignment_weight_check(tmp_path: Path) -> None:
+    assert len(missing_face_alignment_weights(tmp_path)) == 2
+    (tmp_path / "s3fd-619a316812.pth").touch()
+    (missing,) = missing_face_alignment_weights(tmp_path)
+    assert missing.startswith("2DFAN4-cd938726ad.zip")
+    (tmp_path / "2DFAN4-cd938726ad.zip").touch()
+    assert missing_face_alignment_weights(tmp_path) == []
+
+
+# --- One Euro filter ------------------------------------------------------------------------------------------
+
+
+def test_one_euro_smooths_rest_and_keeps_up_with_motion() -> None:
+    rng = np.random.default_rng(5)
+    still = OneEuroFilter(min_cutoff_hz=0.5, beta=40.0)
+    noisy = 1.0 + rng.normal(0.0, 0.001, (200, 2))  # ~0.3 px of landmark noise on a 300 px crop, in crop sides
+    out = np.array([still(v, i / 25) for i, v in enumerate(noisy)])[50:]
+    assert out.std(axis=0).max() < 0.4 * 0.001
+
+    def ramp_lag(beta: float) -> float:
+        moving = OneEuroFilter(min_cutoff_hz=0.5, beta=beta)
+        ramp = [moving(np.array([0.05 * i]), i / 25)[0] for i in range(50)]
+        return 0.05 * 49 - ramp[-1]
+
+    assert ramp_lag(40.0) < 0.01
+    assert ramp_lag(0.0) > 0.2, "without the speed term the same filter lags far behind"
