@@ -52,7 +52,8 @@ class RecordingVirtualCamera:
         RecordingVirtualCamera.instances.append(self)
 
     def send(self, frame) -> None:
-        self.frames.append(frame.copy())
+        """pyvirtualcam hands backends a flat buffer in the app's format (RGB here): keep it as an image."""
+        self.frames.append(frame.reshape(self.height, self.width, -1).copy())
 
     def close(self) -> None:
         self.closed += 1

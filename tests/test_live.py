@@ -64,9 +64,9 @@ def test_label_is_drawn_unless_no_label(vcam, clip, tmp_path):
     live(["--source", str(clip), "--max-seconds", "1.5", "--no-label"], tmp_path)
     labelled, plain = (np.stack(cam.frames[:5]).astype(float).mean(0) for cam in vcam.instances)
     diff = np.abs(labelled - plain).mean(axis=2)
-    corner = diff[-80:, -480:]   # the label's corner (bottom right)
-    face = diff[200:500, 500:780]
-    assert corner.mean() > 10 * max(face.mean(), 0.5)
+    corner = diff[-80:, -480:]      # the label's corner (bottom right)
+    background = diff[:80, :300]    # static stage background, top left
+    assert corner.mean() > 5 and background.mean() < 1
 
 
 def test_presenter_moves_with_the_driving_face(vcam, clip, tmp_path, ffmpeg):
@@ -85,10 +85,12 @@ def test_face_lost_eases_to_idle_motion(vcam, face_then_nothing, tmp_path):
     assert code == 0
     frames = [f[150:600, 400:880].astype(float) for f in vcam.instances[0].frames]
     steps = [np.abs(a - b).mean() for a, b in zip(frames, frames[1:])]
-    # From about 1.2 s the face is gone: the presenter keeps moving (idle), without a jump.
-    idle = steps[int(len(steps) * 0.55):]
-    assert np.mean(idle) > 0.05, "presenter froze when the face was lost"
-    assert max(steps[5:]) < 12, "a jump between consecutive frames"
+    # The face is there for the first third (1.2 of 3.6 s), then gone: the presenter keeps moving (idle) and
+    # the hand-over is no bigger a change between frames than talking was (steps grow when a loaded machine
+    # animates fewer frames, so they are compared with each other, not with a constant).
+    live_steps, idle_steps = steps[2:len(steps) // 3 - 1], steps[len(steps) // 3 - 1:]
+    assert np.mean(idle_steps[len(idle_steps) // 2:]) > 0.05, "presenter froze when the face was lost"
+    assert max(idle_steps) <= 1.2 * max(live_steps), "a jump when the face was lost"
 
 
 def test_missing_camera_is_one_clear_line(capsys):

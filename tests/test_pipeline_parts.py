@@ -8,7 +8,7 @@ import threading
 import numpy as np
 import pytest
 
-from livepresenter.capture.face import CropBox
+from livepresenter.capture.face import CropBox, Face, TrackedFace
 from livepresenter.capture.source import FrameSource, SourceLost
 from livepresenter.errors import DeviceError, InputError
 from livepresenter.pipeline.idle import IdleMotion
@@ -30,8 +30,8 @@ def test_slot_wakes_a_waiting_consumer():
     assert slot.take(timeout=5) == "frame"
 
 
-def reference_face() -> tuple[np.ndarray, np.ndarray]:
-    """A synthetic 68-point face in a 256 crop: eyes at y=100, mouth at y=180."""
+def reference_face() -> TrackedFace:
+    """A synthetic 68-point face filling a 256 crop of a 256 frame: eyes at y=100, mouth at y=180."""
     rng = np.random.default_rng(1)
     points = np.zeros((68, 2), np.float32)
     points[0:17] = np.c_[np.linspace(60, 196, 17), 120 + 60 * np.sin(np.linspace(0, np.pi, 17))]
@@ -45,12 +45,13 @@ def reference_face() -> tuple[np.ndarray, np.ndarray]:
     angles = np.linspace(0, 2 * np.pi, 9)[:8]
     points[60:68] = np.c_[128 + 18 * np.cos(angles + np.pi), 180 - 2 * np.sin(angles + np.pi)]
     crop = rng.integers(0, 255, (256, 256, 3), dtype=np.uint8)
-    return crop, points
+    return TrackedFace(0, Face((60, 80, 196, 180), points, 1.0), CropBox(127.5, 127.5, 256), crop, points)
 
 
 def test_idle_motion_moves_blinks_and_stays_near_the_reference():
-    crop, points = reference_face()
-    idle = IdleMotion(crop, points)
+    reference = reference_face()
+    points = reference.face.landmarks
+    idle = IdleMotion(reference)
     poses = [idle.pose(t / 30) for t in range(30 * 8)]
     drift = [np.abs(p - points).mean() for p in poses]
     assert max(drift) < 6.0 and np.mean(drift) > 0.3       # alive, but near the neutral face
@@ -62,18 +63,20 @@ def test_idle_motion_moves_blinks_and_stays_near_the_reference():
 
 
 def test_idle_eases_in_from_the_last_live_pose():
-    crop, points = reference_face()
-    idle = IdleMotion(crop, points)
+    reference = reference_face()
+    points = reference.face.landmarks
+    idle = IdleMotion(reference)
     shifted = points + (20, 0)
-    from livepresenter.capture.face import Face, TrackedFace
-
-    live = TrackedFace(0, Face((0, 0, 1, 1), shifted, 1.0), CropBox(128, 128, 256), crop, shifted)
-    idle.live(live, 0.0)
-    first = idle.idle(0.01, 1).crop_landmarks
-    later = idle.idle(2.0, 2).crop_landmarks
-    assert np.abs(first - shifted).mean() < 2.0      # starts where the face was
-    assert np.abs(later - points).mean() < 6.0       # ends near neutral
-    assert idle.idle(2.0, 3).crop.shape == crop.shape
+    live = TrackedFace(5, Face((0, 0, 1, 1), shifted, 1.0), reference.crop_box, reference.crop, shifted)
+    assert idle.live(live, 0.0) is live
+    first = idle.idle(0.01, 6)
+    later = idle.idle(3.0, 7)
+    assert np.abs(first.face.landmarks - shifted).mean() < 2.0      # starts where the face was
+    assert np.abs(later.face.landmarks - points).mean() < 6.0       # ends near neutral
+    # The synthetic crop moved with the pose: its landmarks are where the pose is, in crop pixels.
+    assert np.abs(first.crop_landmarks - shifted).mean() < 2.0
+    back = idle.live(live, 3.05)                                      # face returns: eases back, no jump
+    assert np.abs(back.face.landmarks - later.face.landmarks).mean() < 3.0
 
 
 def test_realface_view_centres_the_face_box():

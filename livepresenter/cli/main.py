@@ -26,6 +26,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "run": ("run", "the live presenter: webcam → figure → virtual camera"),
     "render": ("render", "re-enact a driving video offline into an MP4, its audio kept"),
     "bench": ("bench", "measure engine speed (bench fomm | bench landmark)"),
+    "eval": ("eval", "measure re-enactment quality on real clips (L1, AKD, AED, identity, mouth)"),
 }
 
 

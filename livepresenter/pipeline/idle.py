@@ -15,9 +15,10 @@ import math
 import cv2
 import numpy as np
 
-from livepresenter.capture.face import CropBox, Face, TrackedFace
+from livepresenter.capture.crop import to_crop_coords
+from livepresenter.capture.face import Face, TrackedFace
 
-EASE_SECONDS = 0.6
+EASE_SECONDS = 1.2  # face lost: drift to the neutral pose this slowly (half as long to come back)
 BLINK_SECONDS = 0.18
 UPPER_LIDS, LOWER_LIDS = [37, 38, 43, 44], [41, 40, 47, 46]
 UPPER_INNER_LIP, LOWER_INNER_LIP = [61, 62, 63], [67, 66, 65]
@@ -31,10 +32,15 @@ def smoothstep(x: float) -> float:
 
 
 class IdleMotion:
-    """Synthesises driving faces around a reference (crop and its (68, 2) crop-pixel landmarks)."""
+    """Synthesises driving faces around a reference TrackedFace.
 
-    def __init__(self, reference_crop: np.ndarray, reference_landmarks: np.ndarray, seed: int = 0) -> None:
-        self.set_reference(reference_crop, reference_landmarks)
+    Poses live in the reference frame's pixel coordinates (as `Face.landmarks`, which the landmark
+    engine reads); the synthetic crop is the reference crop moved by the same rigid motion (what
+    FOMM reads), with its landmarks mapped into crop pixels.
+    """
+
+    def __init__(self, reference: TrackedFace, seed: int = 0) -> None:
+        self.set_reference(reference)
         self._rng = np.random.default_rng(seed)
         self._next_blink = 1.5
         self._blink_start = -10.0
@@ -43,11 +49,13 @@ class IdleMotion:
         self._returned = 0.0                   # when the face came back
         self._last_live: np.ndarray | None = None
 
-    def set_reference(self, crop: np.ndarray, landmarks: np.ndarray) -> None:
+    def set_reference(self, reference: TrackedFace) -> None:
         """The neutral face idle motion moves around (the driving reference once one is picked)."""
-        self.crop = crop
-        self.landmarks = landmarks.astype(np.float32)
-        self.size = crop.shape[0]
+        if reference.face is None or reference.crop_landmarks is None:
+            raise ValueError("the idle reference needs a face")
+        self.reference = reference
+        self.landmarks = reference.face.landmarks.astype(np.float32)
+        self._size = reference.crop.shape[0]
 
     def pose(self, t: float) -> np.ndarray:
         """Idle landmarks at time t (seconds): breathing, head sway, blinks, small mouth motion."""
@@ -63,8 +71,7 @@ class IdleMotion:
             self._blink_start, self._next_blink = t, t + self._rng.uniform(2.5, 5.5)
         phase = (t - self._blink_start) / BLINK_SECONDS
         closure = math.sin(math.pi * phase) if 0 <= phase <= 1 else 0.0
-        lower = points[LOWER_LIDS]
-        points[UPPER_LIDS] += closure * 0.9 * (lower - points[UPPER_LIDS])
+        points[UPPER_LIDS] += closure * 0.9 * (points[LOWER_LIDS] - points[UPPER_LIDS])
 
         mouth = 0.04 * eye_span * max(0.0, math.sin(2 * math.pi * t / 2.3)) ** 2
         points[UPPER_INNER_LIP] -= (0, mouth * 0.3)
@@ -76,36 +83,40 @@ class IdleMotion:
         return ((points - centre) @ rotation.T + centre + shift).astype(np.float32)
 
     def face_for(self, landmarks: np.ndarray, index: int) -> TrackedFace:
-        """A TrackedFace for landmarks in crop pixels: the reference crop moved by the rigid motion."""
-        matrix, _ = cv2.estimateAffinePartial2D(self.landmarks[RIGID], landmarks[RIGID])
-        crop = self.crop if matrix is None else cv2.warpAffine(
-            self.crop, matrix, (self.size, self.size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        """A TrackedFace for landmarks in reference-frame pixels: the reference crop moved rigidly."""
+        box = self.reference.crop_box
+        crop_landmarks = to_crop_coords(landmarks, box, self._size)
+        matrix, _ = cv2.estimateAffinePartial2D(self.reference.crop_landmarks[RIGID], crop_landmarks[RIGID])
+        crop = self.reference.crop if matrix is None else cv2.warpAffine(
+            self.reference.crop, matrix, (self._size, self._size), flags=cv2.INTER_LINEAR,
+            borderMode=cv2.BORDER_REPLICATE)
         x0, y0 = landmarks.min(axis=0)
         x1, y1 = landmarks.max(axis=0)
-        box = CropBox(self.size / 2, self.size / 2, float(self.size))
         face = Face((float(x0), float(y0), float(x1), float(y1)), landmarks, 1.0)
-        return TrackedFace(index=index, face=face, crop_box=box, crop=crop, crop_landmarks=landmarks)
+        return TrackedFace(index=index, face=face, crop_box=box, crop=crop, crop_landmarks=crop_landmarks)
 
     def live(self, tracked: TrackedFace, t: float) -> TrackedFace:
         """A live frame; eases from the idle pose back to the live one after the face returns."""
+        if tracked.face is None:
+            raise ValueError("live() needs a tracked face; use idle() without one")
         if self._since is not None:  # face came back: ease out from where idle was
-            self._from, self._since = self.pose(t), None
-            self._returned = t
-        if self._from is None or tracked.crop_landmarks is None:
-            self._last_live = tracked.crop_landmarks
+            self._from, self._since, self._returned = self.pose(t), None, t
+        self._last_live = tracked.face.landmarks
+        if self._from is None:
             return tracked
         w = smoothstep((t - self._returned) / (EASE_SECONDS / 2))
         if w >= 1:
             self._from = None
-        landmarks = (1 - w) * self._from + w * tracked.crop_landmarks
-        self._last_live = tracked.crop_landmarks
-        return TrackedFace(tracked.index, tracked.face, tracked.crop_box, tracked.crop, landmarks.astype(np.float32))
+            return tracked
+        landmarks = ((1 - w) * self._from + w * tracked.face.landmarks).astype(np.float32)
+        face = Face(tracked.face.box, landmarks, tracked.face.score)
+        return TrackedFace(tracked.index, face, tracked.crop_box, tracked.crop,
+                           to_crop_coords(landmarks, tracked.crop_box, tracked.crop.shape[0]))
 
     def idle(self, t: float, index: int) -> TrackedFace:
         """A synthetic frame while no face is seen; eases in from the last live pose."""
         if self._since is None:
-            self._since = t
-            self._from = self._last_live
+            self._since, self._from = t, self._last_live
         target = self.pose(t)
         w = smoothstep((t - self._since) / EASE_SECONDS)
         landmarks = target if self._from is None else (1 - w) * self._from + w * target

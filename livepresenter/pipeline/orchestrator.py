@@ -15,14 +15,16 @@ import threading
 import time
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 from livepresenter.capture import FaceTracker, ReferencePicker, TrackedFace
 from livepresenter.capture.crop import crop_box_from_landmarks, crop_image, to_crop_coords
 from livepresenter.capture.source import Frame, FrameSource, SourceLost
-from livepresenter.errors import DeviceError, NoFaceError
-from livepresenter.pipeline.idle import IdleMotion
+from livepresenter.errors import DeviceError
+from livepresenter.pipeline.idle import IdleMotion, smoothstep
 from livepresenter.pipeline.realface import realface_view
+from livepresenter.pipeline.setup import prepare_presenter
 from livepresenter.pipeline.slot import LatestSlot
 from livepresenter.pipeline.stats import LiveStats
 from livepresenter.sinks import Sink
@@ -33,6 +35,7 @@ CROP_SIZE = 256
 CAMERA_LOST_AFTER_S = 0.5   # no frame for this long: stream idle frames
 RETRY_CAMERA_EVERY_S = 1.0
 LOG_EVERY_S = 5.0
+REFERENCE_FADE_S = 0.4
 
 
 @dataclass
@@ -64,8 +67,7 @@ class _Presenter:
     engine: object
     compositor: object
     portrait_size: tuple[int, int]
-    portrait_crop: np.ndarray
-    portrait_landmarks: np.ndarray  # in crop pixels
+    neutral: TrackedFace  # the portrait's own face as a driving frame: the reference until a live one is picked
 
 
 class Orchestrator:
@@ -79,9 +81,9 @@ class Orchestrator:
         source_fps = self.source.fps if self.source else 30.0
         self.output_fps = min(source_fps, settings.fps) if settings.fps else source_fps
         self.presenter = self._prepare_presenter(settings.presenter)
-        self.idle = IdleMotion(self.presenter.portrait_crop, self.presenter.portrait_landmarks)
-        self.presenter.engine.set_reference(self.idle.face_for(self.presenter.portrait_landmarks, 0))
-        self.picker = ReferencePicker(self.presenter.portrait_landmarks,
+        self.idle = IdleMotion(self.presenter.neutral)
+        self.presenter.engine.set_reference(self.presenter.neutral)
+        self.picker = ReferencePicker(self.presenter.neutral.face.landmarks,
                                       window_frames=max(1, round(settings.reference_window_s * self.output_fps)))
         self.sinks: list[Sink] = []
         self.vcam_active = False
@@ -94,29 +96,23 @@ class Orchestrator:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._reset_requested = False
+        self._reference: TrackedFace | None = None
+        self._last_animated: np.ndarray | None = None
+        self._fade: tuple[np.ndarray, float] | None = None
         self._index = 0
         self._started = 0.0
 
     # -- setup -------------------------------------------------------------------------------
     def _prepare_presenter(self, spec: str) -> _Presenter:
-        from livepresenter.compose.stage import create_compositor
-        from livepresenter.engine.registry import create_engine
-        from livepresenter.presenter import load_presenter
-
-        presenter = load_presenter(spec)
-        portrait = presenter.portrait_rgb
-        face = self.tracker.detect(portrait)
-        if face is None:
-            raise NoFaceError(f"no face found in portrait {presenter.source}: use a frontal photo where the face "
-                              "is at least 128 px wide")
-        engine = create_engine(self.settings.engine, self.settings.checkpoint, self.settings.fomm_config)
-        engine.prepare(portrait, face)
-        box = crop_box_from_landmarks(face.landmarks)
-        compositor = create_compositor("stage", portrait, self.settings.size,
-                                       presenter.label if self.settings.label else None)
+        prepared = prepare_presenter(spec, self.tracker, engine=self.settings.engine,
+                                     checkpoint=self.settings.checkpoint, fomm_config=self.settings.fomm_config,
+                                     size=self.settings.size, label=self.settings.label)
+        portrait = prepared.presenter.portrait_rgb
+        box = crop_box_from_landmarks(prepared.face.landmarks)
         height, width = portrait.shape[:2]
-        return _Presenter(presenter.name, engine, compositor, (width, height), crop_image(portrait, box, CROP_SIZE),
-                          to_crop_coords(face.landmarks, box, CROP_SIZE))
+        neutral = TrackedFace(index=0, face=prepared.face, crop_box=box, crop=crop_image(portrait, box, CROP_SIZE),
+                              crop_landmarks=to_crop_coords(prepared.face.landmarks, box, CROP_SIZE))
+        return _Presenter(prepared.presenter.name, prepared.engine, prepared.compositor, (width, height), neutral)
 
     def _open_vcam(self) -> None:
         from livepresenter.sinks.vcam import VirtualCamera
@@ -262,12 +258,35 @@ class Orchestrator:
         if self._reset_requested:
             self._reset_requested = False
             self.picker.reset()
+            self._reference = None
         if tracked is not None and tracked.found and not self.paused:
-            if self.picker.offer(tracked):
-                self.presenter.engine.set_reference(tracked)
-                self.idle.set_reference(tracked.crop, tracked.crop_landmarks)
+            self.picker.offer(tracked)
+            # The first face becomes the reference at once; the best of the window replaces it once, at its end.
+            if self._reference is None or (self.picker.done and self.picker.best is not self._reference):
+                self._set_reference(self.picker.best, now)
             return self.idle.live(tracked, now)
         return self.idle.idle(now, self._index)
+
+    def _set_reference(self, reference: TrackedFace, now: float) -> None:
+        """Switch the reference pose; the jump in the output is cross-faded over REFERENCE_FADE_S."""
+        if self._last_animated is not None:
+            self._fade = (self._last_animated, now)
+        self._reference = reference
+        self.presenter.engine.set_reference(reference)
+        self.idle.set_reference(reference)
+        log.debug("reference driving frame %d", reference.index)
+
+    def _animate(self, drive: TrackedFace, now: float) -> np.ndarray:
+        animated = self.presenter.engine.animate(drive)
+        if self._fade is not None:
+            start_image, start = self._fade
+            w = smoothstep((now - start) / REFERENCE_FADE_S)
+            if w >= 1:
+                self._fade = None
+            else:
+                animated = cv2.addWeighted(start_image, 1 - w, animated, w, 0)
+        self._last_animated = animated
+        return animated
 
     def _process(self, frame: Frame | None) -> None:
         now = time.monotonic()
@@ -275,7 +294,7 @@ class Orchestrator:
         if self.realface and frame is not None and tracked is not None:
             animated = realface_view(frame.image, tracked.crop_box, self.presenter.portrait_size)
         else:
-            animated = self._timed("animate", self.presenter.engine.animate, self._drive(tracked, now))
+            animated = self._timed("animate", self._animate, self._drive(tracked, now), now)
         composed = self._timed("compose", self.presenter.compositor.compose, animated)
         t0 = time.perf_counter()
         timestamp = frame.timestamp if frame is not None else now

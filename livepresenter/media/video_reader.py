@@ -1,0 +1,75 @@
+"""Streaming video reader (PyAV): one decoded RGB frame at a time, so an hour-long lecture never sits in memory."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+
+from livepresenter.errors import InputError
+
+__all__ = ["VideoFrame", "VideoReader"]
+
+log = logging.getLogger(__name__)
+
+_FALLBACK_FPS = Fraction(25)
+
+
+@dataclass(frozen=True)
+class VideoFrame:
+    """index: 0-based decode order; time_s: seconds since the video's first frame; image_rgb: HxWx3 uint8 RGB."""
+
+    index: int
+    time_s: float
+    image_rgb: np.ndarray
+
+
+class VideoReader:
+    """Probes `path` at construction (a missing or undecodable file is an InputError naming it).
+
+    fps: the average frame rate as an exact fraction (24000/1001 stays exact); frame_count: from the container,
+    None when it does not say; size: (width, height); start_s: the first frame's time in the file, which is where
+    the audio has to be cut to stay in sync; has_audio: whether the file has an audio stream.
+    Each iteration opens the file again and yields VideoFrame objects from the first frame; nothing stays open
+    between iterations, so a reader needs no closing.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        with _open(self.path) as container:
+            if not container.streams.video:
+                raise InputError(f"{self.path} has no video stream: give a video file (e.g. MP4)")
+            stream = container.streams.video[0]
+            self.size: tuple[int, int] = (stream.codec_context.width, stream.codec_context.height)
+            self.fps: Fraction = Fraction(stream.average_rate or stream.guessed_rate or 0)
+            self.frame_count: int | None = stream.frames or None
+            self.start_s = float(stream.start_time * stream.time_base) if stream.start_time is not None else 0.0
+            self.has_audio = bool(container.streams.audio)
+        if not self.fps:
+            log.warning("%s does not state its frame rate; assuming %s fps", self.path, _FALLBACK_FPS)
+            self.fps = _FALLBACK_FPS
+
+    def __iter__(self) -> Iterator[VideoFrame]:
+        with _open(self.path) as container:
+            stream = container.streams.video[0]
+            stream.thread_type = "AUTO"
+            try:
+                for index, frame in enumerate(container.decode(stream)):
+                    time_s = frame.time - self.start_s if frame.time is not None else index / self.fps
+                    yield VideoFrame(index, float(time_s), frame.to_ndarray(format="rgb24"))
+            except av.FFmpegError as exc:
+                raise InputError(f"cannot decode {self.path}: {exc}; the file may be truncated or corrupt") from None
+
+
+def _open(path: Path) -> av.container.InputContainer:
+    if not path.is_file():
+        raise InputError(f"video {path} does not exist: check the path")
+    try:
+        return av.open(str(path), mode="r")
+    except (av.FFmpegError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read video {path}: {exc}; give a video file ffmpeg can decode (e.g. MP4)") from None

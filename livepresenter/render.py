@@ -1,0 +1,184 @@
+"""Offline render: a driving video re-enacted by a presenter, written as H.264/AAC MP4.
+
+Two layers: `PresenterPipeline` is the per-frame work (track, animate, compose) that the live mode can share,
+with a reference picked from the first seconds of the stream; `render_video` is the offline driver: it streams
+the driving video twice (a short first pass over the reference window, then every frame from the start), keeps the
+driving video's audio, shows progress, and writes to a temporary file that replaces the output only when complete.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import secrets
+import sys
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from fractions import Fraction
+from itertools import islice
+from pathlib import Path
+
+import numpy as np
+
+from livepresenter.capture import Face, FaceTracker, ReferencePicker, TrackedFace
+from livepresenter.compose.stage import Compositor, Layout
+from livepresenter.engine.base import AnimationEngine
+from livepresenter.errors import InputError
+from livepresenter.media import Mp4Writer, VideoFrame, VideoReader
+from livepresenter.pipeline.setup import prepare_presenter
+
+__all__ = ["PresenterPipeline", "RenderResult", "RenderSettings", "render_video"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RenderSettings:
+    """Options of `livepresenter render`; `size` is the stage size, unused by the portrait layout."""
+
+    engine: str = "auto"
+    checkpoint: str | None = None
+    fomm_config: str | None = None
+    layout: Layout = "stage"
+    size: tuple[int, int] = (1280, 720)
+    label: bool = True
+    reference_window_s: float = 2.0
+
+
+@dataclass(frozen=True)
+class RenderResult:
+    output: Path
+    frames: int
+    frames_without_face: int
+    fps: Fraction
+    size: tuple[int, int]
+    has_audio: bool
+    engine: str
+    elapsed_s: float
+
+
+class PresenterPipeline:
+    """Per-frame work on a prepared presenter: track the driving face, animate the portrait, compose the output.
+
+    Set up with an engine already `prepare`d with the portrait's face. `pick_reference` chooses the driving frame
+    that motion is measured from; `step` turns one driving frame into one output frame. Frames without a face keep
+    the engine's last pose and are counted in `frames_without_face`; until a first face is seen (no face in the
+    whole reference window) the still portrait is shown. `reference` is the driving frame in use, None before.
+    """
+
+    def __init__(
+        self,
+        portrait_rgb: np.ndarray,
+        portrait_face: Face,
+        engine: AnimationEngine,
+        compositor: Compositor,
+        tracker: FaceTracker,
+    ) -> None:
+        self.engine = engine
+        self.compositor = compositor
+        self.tracker = tracker
+        self.frames_without_face = 0
+        self._portrait_rgb = portrait_rgb
+        self._portrait_landmarks = portrait_face.landmarks
+        self.reference: TrackedFace | None = None
+
+    def pick_reference(self, frames: Iterable[VideoFrame], window_frames: int) -> TrackedFace | None:
+        """Track the first `window_frames` of `frames` and make the one whose face best matches the portrait the
+        reference.
+
+        The tracker is reset afterwards, so that `step` follows the stream from its first frame with fresh
+        smoothing. Returns the reference, None when no frame had a face.
+        """
+        picker = ReferencePicker(self._portrait_landmarks, window_frames=window_frames)
+        for frame in islice(frames, window_frames):
+            picker.offer(self.tracker.track(frame.image_rgb, frame.time_s))
+        self.tracker.reset()
+        if picker.best is not None:
+            self._set_reference(picker.best)
+        return picker.best
+
+    def step(self, frame_rgb: np.ndarray, time_s: float | None = None) -> np.ndarray:
+        """One driving frame (HxWx3 uint8 RGB) in, one composed output frame out."""
+        tracked = self.tracker.track(frame_rgb, time_s)
+        if not tracked.found:
+            self.frames_without_face += 1
+        if self.reference is None:
+            if not tracked.found:
+                return self.compositor.compose(self._portrait_rgb)
+            self._set_reference(tracked)
+        return self.compositor.compose(self.engine.animate(tracked))
+
+    def _set_reference(self, tracked: TrackedFace) -> None:
+        log.debug("reference driving frame: %d", tracked.index)
+        self.engine.set_reference(tracked)
+        self.reference = tracked
+
+
+def render_video(
+    presenter_spec: str, driving: Path, output: Path, settings: RenderSettings, *, progress: bool = True
+) -> RenderResult:
+    """Render `driving` re-enacted by the presenter into `output` (MP4); see the module docstring."""
+    started = time.perf_counter()
+    reader = VideoReader(driving)
+    _check_output(output, driving)
+    tracker = FaceTracker()
+    prepared = prepare_presenter(presenter_spec, tracker, engine=settings.engine, checkpoint=settings.checkpoint,
+                                 fomm_config=settings.fomm_config, layout=settings.layout, size=settings.size,
+                                 label=settings.label)
+    presenter, face, engine, compositor = prepared.presenter, prepared.face, prepared.engine, prepared.compositor
+    pipeline = PresenterPipeline(presenter.portrait_rgb, face, engine, compositor, tracker)
+    pipeline.pick_reference(reader, max(1, round(settings.reference_window_s * reader.fps)))
+
+    with _replace_when_done(output) as partial:
+        writer = Mp4Writer(partial, compositor.size, reader.fps, audio_from=driving, audio_start_s=reader.start_s)
+        with writer:
+            for frame in _with_progress(reader, progress):
+                writer.write(pipeline.step(frame.image_rgb, frame.time_s), frame.time_s)
+        if writer.frames_written == 0:
+            raise InputError(f"{driving} has no video frames: give a video with at least one frame")
+    return RenderResult(
+        output=output,
+        frames=writer.frames_written,
+        frames_without_face=pipeline.frames_without_face,
+        fps=reader.fps,
+        size=compositor.size,
+        has_audio=writer.has_audio,
+        engine=engine.name,
+        elapsed_s=time.perf_counter() - started,
+    )
+
+
+def _check_output(output: Path, driving: Path) -> None:
+    if not output.parent.is_dir():
+        raise InputError(f"output folder {output.parent} does not exist: create it or choose another --output")
+    if output.is_dir():
+        raise InputError(f"output {output} is a folder: give a file name such as {output / 'lecture.mp4'}")
+    if output.exists() and output.samefile(driving):
+        raise InputError(f"output {output} is the driving video: choose another --output")
+
+
+@contextlib.contextmanager
+def _replace_when_done(output: Path) -> Iterator[Path]:
+    """A temporary path beside `output` that becomes `output` only if the block completes.
+
+    On any exception, Ctrl-C included, the temporary file is deleted and `output` is left as it was, so there is
+    never a truncated video under the requested name.
+    """
+    partial = output.with_name(f".{output.name}.{secrets.token_hex(4)}.partial")
+    try:
+        yield partial
+        os.replace(partial, output)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
+
+
+def _with_progress(reader: VideoReader, enabled: bool) -> Iterator[VideoFrame]:
+    """Frames of `reader` with a progress bar (frames, fps, ETA) on stderr."""
+    from tqdm import tqdm
+
+    with tqdm(reader, total=reader.frame_count, unit="frame", desc="render", file=sys.stderr,
+              disable=not enabled, dynamic_ncols=True) as frames:
+        yield from frames

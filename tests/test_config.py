@@ -1,0 +1,106 @@
+"""User config (checkpoint precedence, broken files, sizes), engine selection, and presenter resolution."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from livepresenter.config import CHECKPOINT_ENV, CONFIG_DIR_ENV, parse_size, resolve_checkpoint
+from livepresenter.engine.registry import create_engine
+from livepresenter.errors import ConfigError, InputError
+from livepresenter.presenter import load_presenter
+
+
+@pytest.fixture
+def config_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty config folder in place of the user's, and no checkpoint in the environment."""
+    folder = tmp_path / "config"
+    folder.mkdir()
+    monkeypatch.setenv(CONFIG_DIR_ENV, str(folder))
+    monkeypatch.delenv(CHECKPOINT_ENV, raising=False)
+    return folder
+
+
+def test_checkpoint_precedence_cli_then_env_then_config(config_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert resolve_checkpoint(None) is None
+    (config_dir / "config.toml").write_text('[fomm]\ncheckpoint = "weights/vox.pth.tar"\n')
+    assert resolve_checkpoint(None) == config_dir / "weights" / "vox.pth.tar"  # relative to the config folder
+    monkeypatch.setenv(CHECKPOINT_ENV, "/env/vox.pth.tar")
+    assert resolve_checkpoint(None) == Path("/env/vox.pth.tar")
+    assert resolve_checkpoint("/cli/vox.pth.tar") == Path("/cli/vox.pth.tar")
+
+
+def test_broken_config_is_a_warning_not_a_crash(config_dir: Path, caplog: pytest.LogCaptureFixture) -> None:
+    (config_dir / "config.toml").write_text("[fomm\ncheckpoint = \n")
+    with caplog.at_level(logging.WARNING):
+        assert resolve_checkpoint(None) is None
+    assert "config.toml" in caplog.text
+    (config_dir / "config.toml").write_text("[fomm]\ncheckpoint = 3\n")
+    assert resolve_checkpoint(None) is None
+
+
+@pytest.mark.parametrize("text, size", [("1280x720", (1280, 720)), (" 640 X 360 ", (640, 360))])
+def test_parse_size(text: str, size: tuple[int, int]) -> None:
+    assert parse_size(text) == size
+
+
+@pytest.mark.parametrize("text", ["1280", "1280x", "0x720", "axb", "1280x720x3", "-640x360"])
+def test_parse_size_rejects_other_forms(text: str) -> None:
+    with pytest.raises(ConfigError, match="WIDTHxHEIGHT"):
+        parse_size(text)
+
+
+def test_unknown_engine_names_the_choices(config_dir: Path) -> None:
+    with pytest.raises(ConfigError, match="unknown engine 'fom'.*auto, landmark, fomm"):
+        create_engine("fom")
+
+
+def test_fomm_without_checkpoint_says_how_to_give_one(config_dir: Path) -> None:
+    with pytest.raises(ConfigError) as error:
+        create_engine("fomm")
+    message = str(error.value)
+    assert "--checkpoint" in message and CHECKPOINT_ENV in message and str(config_dir / "config.toml") in message
+
+
+def test_auto_without_checkpoint_is_the_landmark_engine(config_dir: Path) -> None:
+    assert create_engine("auto").name == "landmark"
+
+
+def test_image_presenter_is_named_from_the_file_stem(portraits_dir: Path) -> None:
+    presenter = load_presenter(str(portraits_dir / "marie_curie_c1920.jpg"))
+    assert (presenter.name, presenter.label) == ("Marie Curie", "AI re-enactment of Marie Curie")
+    assert presenter.portrait_rgb.shape == (1305, 960, 3)  # a grayscale JPEG, as three channels
+    assert load_presenter(str(portraits_dir / "einstein_1947_orren_jack_turner.jpg")).name == "Einstein"
+
+
+def test_profile_presenter_and_unknown_names(tmp_path: Path) -> None:
+    profile = tmp_path / "ada"
+    profile.mkdir()
+    (profile / "profile.toml").write_text('name = "Ada Lovelace"\nlabel = "AI Ada"\n')
+    portrait_bgr = np.zeros((40, 30, 3), np.uint8)
+    portrait_bgr[..., 2] = 255  # red in OpenCV's BGR order
+    cv2.imwrite(str(profile / "portrait.png"), portrait_bgr)
+    presenter = load_presenter("ada", profiles_dir=tmp_path)
+    assert (presenter.name, presenter.label) == ("Ada Lovelace", "AI Ada")
+    assert presenter.portrait_rgb[0, 0].tolist() == [255, 0, 0]  # RGB inside the package
+    with pytest.raises(ConfigError, match=r"'newton'.*profiles: ada"):
+        load_presenter("newton", profiles_dir=tmp_path)
+
+
+def test_unreadable_portrait_is_an_input_error(tmp_path: Path) -> None:
+    fake = tmp_path / "portrait.jpg"
+    fake.write_text("not an image")
+    with pytest.raises(InputError, match="cannot read image .*portrait.jpg"):
+        load_presenter(str(fake))
+    with pytest.raises(InputError, match="missing.jpg does not exist"):
+        load_presenter(str(tmp_path / "missing.jpg"))
+
+
+def test_bundled_profile_resolves_by_name() -> None:
+    presenter = load_presenter("grace_hopper")
+    assert presenter.name == "Grace Hopper" and presenter.label == "AI re-enactment of Grace Hopper"
+    assert presenter.portrait_rgb.ndim == 3 and presenter.source.name.startswith("portrait.")
