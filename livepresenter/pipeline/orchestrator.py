@@ -35,7 +35,7 @@ CROP_SIZE = 256
 CAMERA_LOST_AFTER_S = 0.5   # no frame for this long: stream idle frames
 RETRY_CAMERA_EVERY_S = 1.0
 LOG_EVERY_S = 5.0
-REFERENCE_FADE_S = 0.4
+FADE_S = 0.4
 
 
 @dataclass
@@ -75,6 +75,7 @@ class Orchestrator:
         self.settings = settings
         self.stats = LiveStats()
         self.tracker = FaceTracker()
+        self._portrait_tracker = FaceTracker()  # presenters are prepared off the worker thread
         self.source: FrameSource | None = None
         if settings.source is not None:
             self.source = FrameSource(settings.source)
@@ -97,14 +98,16 @@ class Orchestrator:
         self._threads: list[threading.Thread] = []
         self._reset_requested = False
         self._reference: TrackedFace | None = None
-        self._last_animated: np.ndarray | None = None
+        self._last_composed: np.ndarray | None = None
         self._fade: tuple[np.ndarray, float] | None = None
+        self._pending: tuple[_Presenter, threading.Event] | None = None
+        self._switch_lock = threading.Lock()
         self._index = 0
         self._started = 0.0
 
     # -- setup -------------------------------------------------------------------------------
     def _prepare_presenter(self, spec: str) -> _Presenter:
-        prepared = prepare_presenter(spec, self.tracker, engine=self.settings.engine,
+        prepared = prepare_presenter(spec, self._portrait_tracker, engine=self.settings.engine,
                                      checkpoint=self.settings.checkpoint, fomm_config=self.settings.fomm_config,
                                      size=self.settings.size, label=self.settings.label)
         portrait = prepared.presenter.portrait_rgb
@@ -134,6 +137,38 @@ class Orchestrator:
 
     def set_paused(self, on: bool) -> None:
         self.paused = bool(on)
+
+    def switch_presenter(self, spec: str, timeout: float = 120.0) -> str:
+        """Switch to another presenter without stalling the stream; returns its name once it is on air.
+
+        The new presenter is prepared on the calling thread (portrait decode, face, engine caches) while
+        the old one keeps streaming; the worker swaps it in at its next frame and cross-fades.
+        """
+        with self._switch_lock:  # one switch at a time
+            prepared = self._prepare_presenter(spec)
+            swapped = threading.Event()
+            self._pending = (prepared, swapped)
+            deadline = time.monotonic() + timeout
+            while not swapped.wait(0.05):
+                if self._stop.is_set() or not any(t.is_alive() for t in self._threads):
+                    self._swap_in(*self._pending)  # not streaming: nothing to keep in step with
+                elif time.monotonic() > deadline:
+                    raise TimeoutError(f"presenter {spec} was prepared but not swapped in within {timeout:.0f} s")
+            return prepared.name
+
+    def _swap_in(self, prepared: _Presenter, swapped: threading.Event) -> None:
+        self._pending = None
+        reference = self._reference if self._reference is not None else prepared.neutral
+        prepared.engine.set_reference(reference)
+        if self._reference is None:
+            self.idle.set_reference(prepared.neutral)
+        self.picker = ReferencePicker(prepared.neutral.face.landmarks, window_frames=self.picker.window_frames)
+        if self._reference is not None:
+            self.picker.offer(self._reference)
+        self._start_fade(time.monotonic())
+        self.presenter = prepared
+        log.info("presenter: %s", prepared.name)
+        swapped.set()
 
     def reset_reference(self) -> None:
         """Pick the reference driving frame again from the next seconds (e.g. after sitting down)."""
@@ -268,34 +303,39 @@ class Orchestrator:
         return self.idle.idle(now, self._index)
 
     def _set_reference(self, reference: TrackedFace, now: float) -> None:
-        """Switch the reference pose; the jump in the output is cross-faded over REFERENCE_FADE_S."""
-        if self._last_animated is not None:
-            self._fade = (self._last_animated, now)
+        """Switch the reference pose; the jump in the output is cross-faded."""
+        self._start_fade(now)
         self._reference = reference
         self.presenter.engine.set_reference(reference)
         self.idle.set_reference(reference)
         log.debug("reference driving frame %d", reference.index)
 
-    def _animate(self, drive: TrackedFace, now: float) -> np.ndarray:
-        animated = self.presenter.engine.animate(drive)
+    def _start_fade(self, now: float) -> None:
+        """Cross-fade from the last frame sent, over FADE_S: reference and presenter switches never jump."""
+        if self._last_composed is not None:
+            self._fade = (self._last_composed, now)
+
+    def _faded(self, composed: np.ndarray, now: float) -> np.ndarray:
         if self._fade is not None:
             start_image, start = self._fade
-            w = smoothstep((now - start) / REFERENCE_FADE_S)
+            w = smoothstep((now - start) / FADE_S)
             if w >= 1:
                 self._fade = None
             else:
-                animated = cv2.addWeighted(start_image, 1 - w, animated, w, 0)
-        self._last_animated = animated
-        return animated
+                composed = cv2.addWeighted(start_image, 1 - w, composed, w, 0)
+        self._last_composed = composed
+        return composed
 
     def _process(self, frame: Frame | None) -> None:
         now = time.monotonic()
+        if self._pending is not None:
+            self._swap_in(*self._pending)
         tracked = self._timed("track", self.tracker.track, frame.image, frame.timestamp) if frame is not None else None
         if self.realface and frame is not None and tracked is not None:
             animated = realface_view(frame.image, tracked.crop_box, self.presenter.portrait_size)
         else:
-            animated = self._timed("animate", self._animate, self._drive(tracked, now), now)
-        composed = self._timed("compose", self.presenter.compositor.compose, animated)
+            animated = self._timed("animate", self.presenter.engine.animate, self._drive(tracked, now))
+        composed = self._faded(self._timed("compose", self.presenter.compositor.compose, animated), now)
         t0 = time.perf_counter()
         timestamp = frame.timestamp if frame is not None else now
         for sink in self.sinks:
