@@ -13,6 +13,25 @@ FIXTURES = SHARED / "fomm" / "fixtures"
 MEDIA = SHARED / "media"
 
 
+@pytest.fixture(autouse=True, scope="session")
+def private_dirs():
+    """The test run gets its own config, data and runtime folders: never $HOME, never a developer's daemon.
+
+    Session-wide, so module fixtures that start a daemon and the tests that talk to it agree; tests that
+    need their own folders set them with monkeypatch.
+    """
+    import shutil
+    import tempfile
+
+    root = Path(tempfile.mkdtemp(prefix="lp-"))  # short: the control socket path must fit AF_UNIX's 108 bytes
+    with pytest.MonkeyPatch.context() as patch:
+        for name in ("CONFIG", "DATA", "RUNTIME"):
+            (root / name.lower()).mkdir(mode=0o700)
+            patch.setenv(f"LIVEPRESENTER_{name}_DIR", str(root / name.lower()))
+        yield
+    shutil.rmtree(root, ignore_errors=True)
+
+
 def _require(path: Path) -> Path:
     if not path.exists():
         pytest.skip(f"{path} is absent (../shared is not beside this clone; CI has it)")

@@ -53,14 +53,14 @@ class Landmarker(Protocol):
 
 
 @functools.cache
-def _dlib_models() -> tuple[dlib.fhog_object_detector, dlib.shape_predictor]:
-    """Load the HOG detector and the 68-point predictor once per process (the predictor file is ~100 MB)."""
+def _dlib_predictor() -> dlib.shape_predictor:
+    """The 68-point predictor, loaded once per process (the file is ~100 MB; prediction is thread-safe)."""
     import dlib
     import face_recognition_models
 
     path = face_recognition_models.pose_predictor_model_location()
     log.debug("loading dlib 68-point shape predictor from %s", path)
-    return dlib.get_frontal_face_detector(), dlib.shape_predictor(path)
+    return dlib.shape_predictor(path)
 
 
 class DlibLandmarker:
@@ -79,7 +79,12 @@ class DlibLandmarker:
     def __init__(self, *, score_threshold: float = 0.3, upsample_below_px: int = 480) -> None:
         self.score_threshold = score_threshold
         self.upsample_below_px = upsample_below_px
-        self._detector, self._predictor = _dlib_models()
+        import dlib
+
+        # One HOG detector per landmarker: dlib's detector is not safe to run from two threads at once
+        # (the live worker tracks while a control thread prepares the next presenter's portrait).
+        self._detector = dlib.get_frontal_face_detector()
+        self._predictor = _dlib_predictor()
 
     def detect(self, image_rgb: np.ndarray) -> list[Face]:
         image_rgb = _as_rgb(image_rgb)

@@ -27,6 +27,16 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "render": ("render", "re-enact a driving video offline into an MP4, its audio kept"),
     "bench": ("bench", "measure engine speed (bench fomm | bench landmark)"),
     "eval": ("eval", "measure re-enactment quality on real clips (L1, AKD, AED, identity, mouth)"),
+    "profiles": ("profiles", "presenter profiles: list, add, show, remove"),
+    "tray": ("tray", "tray icon to drive the daemon (starts one if none runs)"),
+    "status": ("status", "what the running daemon is doing (presenter, engine, fps, latency, recording, vcam)"),
+    "switch": ("switch", "put another presenter on air without a glitch (profile name or image)"),
+    "record": ("record", "record start [PATH] | record stop"),
+    "realface": ("realface", "realface on|off: stream your own face instead of the presenter"),
+    "pause": ("verbs", "the presenter idles and stops following your face"),
+    "resume": ("verbs", "the presenter follows your face again"),
+    "reset": ("verbs", "pick the neutral reference pose again from the next seconds"),
+    "quit": ("verbs", "stop the running daemon cleanly"),
 }
 
 

@@ -5,14 +5,17 @@ codecs are re-encoded) or from live sample blocks with timestamps (recording fro
 by timestamp beside the video as it is written, so memory stays flat however long the video is, and the audio
 track starts where the video starts.
 
-`fragmented=True` writes fragmented MP4 flushed after every packet, with a keyframe every second: a recording cut
-short by a crash or kill -9 stays playable up to about its last second.
+`fragmented=True` writes fragmented MP4 flushed after every packet, a fragment every half second and a keyframe every
+second: a recording cut short by a crash or kill -9 stays playable up to about its last second. After a write that
+failed (disk full), closing the writer cuts the file back to its last whole fragment, so that it stays playable too.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator
+import os
+import struct
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -27,7 +30,12 @@ __all__ = ["AudioFormat", "Mp4Writer"]
 
 log = logging.getLogger(__name__)
 
-_FRAGMENTED_OPTIONS = {"movflags": "frag_keyframe+empty_moov+default_base_moof", "flush_packets": "1"}
+# frag_duration: a fragment also ends after half a second, however many frames that is (a live recording whose
+# output rate sags would otherwise make fragments of gop frames that last seconds, all lost to a crash).
+# max_interleave_delta: with a live audio track, packets wait in the muxer until every stream has one; when the sound
+# stalls (a microphone starting up), video must still reach the disk within half a second to stay crash-safe.
+_FRAGMENTED_OPTIONS = {"movflags": "frag_keyframe+empty_moov+default_base_moof", "flush_packets": "1",
+                       "frag_duration": "500000", "max_interleave_delta": "500000"}
 _PLAIN_OPTIONS = {"movflags": "+faststart"}  # index up front: the file starts playing before it has downloaded
 _AAC_BIT_RATE = 128_000
 _AAC_FALLBACK_RATE_HZ = 48_000
@@ -58,6 +66,7 @@ class Mp4Writer:
     audio_from: copy the first audio stream of this file (usually the video being re-animated), cut at
         `audio_start_s` (that file's first video frame), so that it stays in sync; no audio stream, no audio track.
     live_audio: accept `write_audio` blocks in this format instead.
+    metadata: container tags (mp4 keeps title, comment, description, date, creation_time, artist, copyright...).
     A context manager; `close()` finishes the file and may be called any number of times.
     """
 
@@ -70,6 +79,7 @@ class Mp4Writer:
         audio_from: Path | None = None,
         audio_start_s: float = 0.0,
         live_audio: AudioFormat | None = None,
+        metadata: Mapping[str, str] | None = None,
         fragmented: bool = False,
         preset: str = "veryfast",
         crf: int = 20,
@@ -87,8 +97,11 @@ class Mp4Writer:
         self._time_base = 1 / self.fps
         self._last_pts = -1
         self._frame_shape = (height, width, 3)
+        self._fragmented = fragmented
+        self._failed = False
         self._container = _create(self.path, _FRAGMENTED_OPTIONS if fragmented else _PLAIN_OPTIONS)
         try:
+            self._container.metadata.update(metadata or {})
             self._video = self._container.add_stream("libx264", rate=self.fps)
             self._video.width, self._video.height, self._video.pix_fmt = width, height, "yuv420p"
             self._video.codec_context.time_base = self._time_base
@@ -134,21 +147,34 @@ class Mp4Writer:
         self._mux(self._live_track.push(_frame_from_samples(samples, self._live_track.audio_format), time_s))
 
     def close(self) -> None:
-        """Flush the encoders and finish the file (the moov index, unless fragmented)."""
+        """Flush the encoders and finish the file (the moov index, unless fragmented).
+
+        After a failed write only the file is closed (a fragmented one cut back to its last whole fragment); the
+        error was raised by that write.
+        """
         if self._container is None:
             return
         try:
-            self._mux(self._video.encode(None))
-            end_s = float((self._last_pts + 1) * self._time_base)
-            if self._file_audio:
-                self._mux(self._file_audio.finish(end_s))
-            if self._live_track:
-                self._mux(self._live_track.flush())
+            if not self._failed:
+                self._mux(self._video.encode(None))
+                end_s = float((self._last_pts + 1) * self._time_base)
+                if self._file_audio:
+                    self._mux(self._file_audio.finish(end_s))
+                if self._live_track:
+                    self._mux(self._live_track.flush())
         finally:
+            container, self._container = self._container, None
             if self._file_audio:
                 self._file_audio.close()
-            self._container.close()
-            self._container = None
+            try:
+                container.close()
+            except (OSError, av.FFmpegError):
+                if not self._failed:
+                    self._failed = True
+                    raise
+            finally:
+                if self._failed and self._fragmented:
+                    _cut_torn_fragment(self.path)
 
     def __enter__(self) -> Self:
         return self
@@ -161,8 +187,12 @@ class Mp4Writer:
             raise ValueError(f"{self.path} is closed")
 
     def _mux(self, packets: Iterable[av.Packet]) -> None:
-        for packet in packets:
-            self._container.mux(packet)
+        try:
+            for packet in packets:
+                self._container.mux(packet)
+        except (OSError, av.FFmpegError):
+            self._failed = True
+            raise
 
 
 class _AacTrack:
@@ -289,6 +319,31 @@ def _transcoded_packets(
 ) -> Iterator[av.Packet]:
     for frame in source.decode(in_stream):
         yield from track.push(frame, frame.time - start_s)
+
+
+def _cut_torn_fragment(path: Path) -> None:
+    """Cut a fragmented MP4 whose writing stopped mid-way back to its last whole fragment (moof + mdat).
+
+    Decoders reject a fragment whose sample data is cut short; truncating only shrinks the file, which works on a
+    full disk too.
+    """
+    with open(path, "r+b") as file:
+        size = os.fstat(file.fileno()).st_size
+        position = keep = 0
+        while position + 8 <= size:
+            file.seek(position)
+            header = file.read(16)
+            box_size, kind = struct.unpack(">I4s", header[:8])
+            if box_size == 1 and len(header) == 16:
+                box_size = struct.unpack(">Q", header[8:])[0]
+            if box_size < 8 or position + box_size > size:
+                break
+            position += box_size
+            if kind in (b"moov", b"mdat", b"mfra"):  # a fragment ends with its mdat
+                keep = position
+        if keep < size:
+            log.debug("%s: cut %d bytes of a torn fragment", path, size - keep)
+            file.truncate(keep)
 
 
 def _create(path: Path, options: dict[str, str]) -> av.container.OutputContainer:

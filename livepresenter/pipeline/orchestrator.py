@@ -6,6 +6,10 @@ engine is slower than the camera). The worker thread tracks, animates, composes 
 camera frame arrives (no camera, unplugged, face lost), the worker keeps streaming the idle
 presenter at the output rate. Controls (`set_realface`, `set_paused`, `reset_reference`) may be
 called from any thread; they take effect on the next frame.
+
+Recording (`start_recording`/`stop_recording`, any thread) adds an "audio" thread reading the microphone or
+an audio file into the Recorder, which encodes on a thread of its own; frames and sound blocks carry their
+capture times (time.monotonic()), and a video file source and an audio file start on the same instant.
 """
 
 from __future__ import annotations
@@ -14,20 +18,23 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import cv2
 import numpy as np
 
 from livepresenter.capture import FaceTracker, ReferencePicker, TrackedFace
+from livepresenter.capture.audio import AudioSource, check_audio_source, open_audio_source
 from livepresenter.capture.crop import crop_box_from_landmarks, crop_image, to_crop_coords
 from livepresenter.capture.source import Frame, FrameSource, SourceLost
-from livepresenter.errors import DeviceError
+from livepresenter.errors import DeviceError, InputError, LivepresenterError
 from livepresenter.pipeline.idle import IdleMotion, smoothstep
 from livepresenter.pipeline.realface import realface_view
 from livepresenter.pipeline.setup import prepare_presenter
 from livepresenter.pipeline.slot import LatestSlot
 from livepresenter.pipeline.stats import LiveStats
 from livepresenter.sinks import Sink
+from livepresenter.sinks.recorder import Recorder, provenance, recording_path
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +64,17 @@ class LiveSettings:
     label: bool = True
     max_seconds: float | None = None
     reference_window_s: float = 3.0
+    record: Path | None = None  # record from the start to this MP4
+    audio_source: str | None = None  # recording sound: a microphone (None: the default) or a file played as if live
+
+
+@dataclass
+class _Recording:
+    """A recording in progress: the sink, and the audio thread feeding it (None: video only)."""
+
+    recorder: Recorder
+    audio_thread: threading.Thread | None
+    stop: threading.Event
 
 
 @dataclass
@@ -72,6 +90,7 @@ class _Presenter:
 
 class Orchestrator:
     def __init__(self, settings: LiveSettings) -> None:
+        check_audio_source(settings.audio_source)  # a bad audio file fails before going live
         self.settings = settings
         self.stats = LiveStats()
         self.tracker = FaceTracker()
@@ -104,6 +123,10 @@ class Orchestrator:
         self._switch_lock = threading.Lock()
         self._index = 0
         self._started = 0.0
+        self._recording: _Recording | None = None
+        self._recording_lock = threading.Lock()
+        self._said_no_sound = False
+        self.control = None  # a ControlServer, served on the "control" thread (serve_control)
 
     # -- setup -------------------------------------------------------------------------------
     def _prepare_presenter(self, spec: str) -> _Presenter:
@@ -130,6 +153,11 @@ class Orchestrator:
     def add_sink(self, sink: Sink) -> None:
         """Another output (e.g. a recording); call before `start()`. Closed by `close()`."""
         self.sinks.append(sink)
+
+    def serve_control(self, server) -> None:
+        """Answer the control interface (livepresenter.control) while running; call before `start()`.
+        The server is closed by `close()`."""
+        self.control = server
 
     # -- controls (any thread) -----------------------------------------------------------------
     def set_realface(self, on: bool) -> None:
@@ -177,6 +205,10 @@ class Orchestrator:
     def stop(self) -> None:
         self._stop.set()
 
+    def latest_frame(self) -> np.ndarray | None:
+        """The last frame sent (HxWx3 uint8 RGB, never modified afterwards), or None before the first."""
+        return self._last_composed
+
     @property
     def engine_name(self) -> str:
         return self.presenter.engine.name
@@ -184,7 +216,92 @@ class Orchestrator:
     def status(self) -> dict:
         return {"presenter": self.presenter.name, "engine": self.engine_name,
                 "fps": round(self.stats.current_fps(), 2), "latency_ms": round(self.stats.current_latency_ms(), 1),
-                "vcam": self.vcam_active, "realface": self.realface, "paused": self.paused}
+                "vcam": self.vcam_active, "realface": self.realface, "paused": self.paused,
+                "recording": self._recording_path()}
+
+    # -- recording (any thread) ------------------------------------------------------------------
+    @property
+    def recorder(self) -> Recorder | None:
+        """The recording in progress, if any (its path, started_at, frames_written, error)."""
+        recording = self._recording
+        return recording.recorder if recording is not None else None
+
+    def _recording_path(self) -> str | None:
+        """status()["recording"]: the file's path while recording, else None (also once a write failed)."""
+        recorder = self.recorder
+        return str(recorder.path) if recorder is not None and not recorder.failed else None
+
+    def start_recording(self, path: Path | str | None = None) -> Path:
+        """Record the output, with sound, to `path` (None: a timestamped file in the user's Videos folder).
+
+        Returns the file's path; while a recording is already running, that one's. Needs a running pipeline.
+        Raises DeviceError/InputError (one line) when the file cannot be created; no PortAudio or no
+        microphone only makes the recording silent, said once per session.
+        """
+        with self._recording_lock:
+            if not self._started or self._stop.is_set():
+                raise RuntimeError("start_recording() needs a running pipeline: call start() first")
+            if self._recording is not None:
+                if not self._recording.recorder.failed:
+                    return self._recording.recorder.path
+                self._finish_recording()
+            target = recording_path(path)
+            audio = self._open_audio()
+            try:
+                recorder = Recorder(target, self.settings.size, self.output_fps,
+                                    audio=audio.audio_format if audio else None,
+                                    metadata=provenance(self.presenter.name, self.engine_name))
+            except BaseException:
+                if audio is not None:
+                    audio.close()
+                raise
+            stop = threading.Event()
+            thread = None
+            if audio is not None:
+                thread = threading.Thread(target=self._audio_loop, args=(audio, recorder, stop), name="audio",
+                                          daemon=True)
+                thread.start()
+            self._recording = _Recording(recorder, thread, stop)
+            log.info("recording to %s (sound: %s)", target, audio.description if audio else "none")
+            return target
+
+    def stop_recording(self) -> Path | None:
+        """Finish the recording; returns its path (also after a failed write: what was written stays
+        playable), or None when not recording."""
+        with self._recording_lock:
+            return self._finish_recording() if self._recording is not None else None
+
+    def _finish_recording(self) -> Path:
+        recording, self._recording = self._recording, None
+        recording.stop.set()
+        if recording.audio_thread is not None:
+            recording.audio_thread.join()
+        recorder = recording.recorder
+        recorder.close()
+        if not recorder.failed:
+            log.info("recording saved: %s (%d frames)", recorder.path, recorder.frames_written)
+        return recorder.path
+
+    def _open_audio(self) -> AudioSource | None:
+        try:
+            return open_audio_source(self.settings.audio_source, self._started)
+        except DeviceError as exc:
+            if not self._said_no_sound:
+                log.warning("%s; recording video only", exc)
+                self._said_no_sound = True
+            return None
+
+    def _audio_loop(self, audio: AudioSource, recorder: Recorder, stop: threading.Event) -> None:
+        """Sound blocks into the recorder until the recording stops or fails; then releases the source."""
+        try:
+            while not (stop.is_set() or self._stop.is_set() or recorder.failed):
+                block = audio.read(timeout=0.2)
+                if block is not None:
+                    recorder.send_audio(block.samples, block.timestamp)
+        except LivepresenterError as exc:
+            log.error("%s; the recording goes on without sound", exc)
+        finally:
+            audio.close()
 
     def summary(self) -> dict:
         """The --stats-json object."""
@@ -193,12 +310,22 @@ class Orchestrator:
 
     # -- threads -------------------------------------------------------------------------------
     def start(self) -> None:
+        if self.source is not None and not self.source.is_camera:
+            self.source.reopen()  # the clip starts now, when an --audio-source file does (both anchored here)
         self._started = time.monotonic()
         if self.source is not None:
             self._threads.append(threading.Thread(target=self._capture_loop, name="capture", daemon=True))
         self._threads.append(threading.Thread(target=self._work_loop, name="worker", daemon=True))
+        if self.control is not None:
+            self._threads.append(threading.Thread(target=self.control.serve, args=(self, self._stop), name="control",
+                                                  daemon=True))
         for thread in self._threads:
             thread.start()
+        if self.settings.record is not None:
+            try:
+                self.start_recording(self.settings.record)
+            except (DeviceError, InputError) as exc:
+                log.error("%s; streaming without recording", exc)
 
     def wait(self) -> None:
         """Block until stopped (by `stop()`, --max-seconds or a fatal error in a thread)."""
@@ -213,6 +340,9 @@ class Orchestrator:
         for thread in self._threads:
             thread.join(timeout=5)
         self._threads.clear()
+        self.stop_recording()
+        if self.control is not None:
+            self.control.close()
         if self.source is not None:
             self.source.close()
         for sink in self.sinks:
@@ -340,6 +470,9 @@ class Orchestrator:
         timestamp = frame.timestamp if frame is not None else now
         for sink in self.sinks:
             sink.send(composed, timestamp)
+        recording = self._recording
+        if recording is not None:
+            recording.recorder.send(composed, timestamp)
         self.stats.stage("send", time.perf_counter() - t0)
         self.preview_slot.put(composed)
         self.stats.sent(frame.timestamp if frame is not None else None)

@@ -41,6 +41,7 @@ def prepare_presenter(spec: str, tracker: FaceTracker, *, engine: str = "auto", 
     presenter = load_presenter(spec)
     face = find_portrait_face(tracker, presenter)
     compositor = create_compositor(layout, presenter.portrait_rgb, size, presenter.label if label else None)
-    animation = create_engine(engine, checkpoint, fomm_config)
+    # A profile may prefer an engine; an explicit --engine wins.
+    animation = create_engine((presenter.engine or engine) if engine == "auto" else engine, checkpoint, fomm_config)
     animation.prepare(presenter.portrait_rgb, face)
     return PreparedPresenter(presenter, face, animation, compositor)

@@ -1,34 +1,58 @@
-"""Recording sink: composed frames into an MP4 on its own thread, so encoding never stalls the
-live stream. Frames are placed by their capture timestamps, not by counting.
+"""Recording sink: composed frames and microphone blocks into an MP4 (H.264 + AAC) on its own thread, so encoding
+never stalls the live stream. Frames and sound blocks are placed by their capture timestamps, not by counting.
 
-The file is fragmented MP4 flushed per packet, so a crash leaves a playable file.
+The file is fragmented MP4 flushed per packet: a crash or kill -9 leaves a playable file that lacks about its last
+second. The encoder thread runs at a lower priority (Linux), so on a small machine the animation keeps the CPU and
+the recording drops frames first; at most `max_backlog_s` of frames wait for it, which bounds what a crash loses.
+A write that fails (disk full, file size limit) stops the recording with one logged line, keeps what was written
+playable and leaves the live stream alone.
 """
 
 from __future__ import annotations
 
+import errno
 import logging
+import os
 import queue
+import sys
 import threading
+from collections.abc import Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 
+import av
 import numpy as np
+
+from livepresenter import __version__
+from livepresenter.errors import DeviceError
+from livepresenter.media.mp4_writer import AudioFormat, Mp4Writer
 
 log = logging.getLogger(__name__)
 
+ENCODER_NICE_INCREMENT = 5  # below the animation, which keeps the process's priority
 _STOP = object()
+_VIDEO, _AUDIO = "video", "audio"
 
 
 class Recorder:
-    """A Sink writing `path` at `size` (width, height) and nominal `fps`; `close()` finishes the file."""
+    """A Sink writing `path` at `size` (width, height) and nominal `fps`; `close()` finishes the file.
 
-    def __init__(self, path: Path, size: tuple[int, int], fps: float, max_backlog_s: float = 2.0) -> None:
-        from livepresenter.media.mp4_writer import Mp4Writer
+    audio: the format of the blocks given to `send_audio` (None: video only).
+    metadata: container tags, e.g. `provenance(...)`.
+    """
 
+    def __init__(self, path: Path, size: tuple[int, int], fps: float, *, audio: AudioFormat | None = None,
+                 metadata: Mapping[str, str] | None = None, max_backlog_s: float = 0.5) -> None:
         self.path = Path(path)
-        self._writer = Mp4Writer(self.path, size, fps, fragmented=True, preset="ultrafast")
-        self._queue: queue.Queue = queue.Queue(maxsize=max(2, round(fps * max_backlog_s)))
-        self._t0: float | None = None
+        self._writer = Mp4Writer(self.path, size, fps, live_audio=audio, metadata=metadata, fragmented=True,
+                                 preset="ultrafast")
+        self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._frame_slots = threading.Semaphore(max(2, round(fps * max_backlog_s)))
+        self._early_audio: list[tuple[np.ndarray, float]] = []  # blocks that came before the first frame
+        self.started_at: float | None = None  # capture time (time.monotonic()) of the file's time 0
         self.dropped = 0
+        self.error: str | None = None
+        self._closed = False
         self._thread = threading.Thread(target=self._write_loop, name="recorder", daemon=True)
         self._thread.start()
 
@@ -36,23 +60,122 @@ class Recorder:
     def frames_written(self) -> int:
         return self._writer.frames_written
 
+    @property
+    def failed(self) -> bool:
+        return self.error is not None
+
     def send(self, frame: np.ndarray, timestamp: float) -> None:
-        if self._t0 is None:
-            self._t0 = timestamp
-        try:
-            self._queue.put_nowait((frame, timestamp - self._t0))
-        except queue.Full:
+        """Queue a frame; dropped (and counted) when the encoder is `max_backlog_s` behind."""
+        if self._closed or self.failed:
+            return
+        if not self._frame_slots.acquire(blocking=False):
             self.dropped += 1
+            return
+        self._queue.put((_VIDEO, frame, timestamp))
+
+    def send_audio(self, samples: np.ndarray, timestamp: float) -> None:
+        """Queue a (samples, channels) block whose first sample was captured at `timestamp`."""
+        if not (self._closed or self.failed):
+            self._queue.put((_AUDIO, samples, timestamp))
 
     def _write_loop(self) -> None:
-        while (item := self._queue.get()) is not _STOP:
-            frame, time_s = item
-            self._writer.write(frame, time_s)
+        _lower_priority()
+        try:
+            while (item := self._queue.get()) is not _STOP:
+                kind, data, timestamp = item
+                if kind == _VIDEO:
+                    self._frame_slots.release()
+                    self._write_frame(data, timestamp)
+                elif self.started_at is None:
+                    self._early_audio.append((data, timestamp))
+                else:
+                    self._writer.write_audio(data, timestamp - self.started_at)
+        except (OSError, av.FFmpegError) as exc:
+            self._fail(exc)
+
+    def _write_frame(self, frame: np.ndarray, timestamp: float) -> None:
+        if self.started_at is None:
+            self.started_at = timestamp
+            for samples, block_time in self._early_audio:
+                self._writer.write_audio(samples, block_time - timestamp)
+            self._early_audio.clear()
+        self._writer.write(frame, timestamp - self.started_at)
+
+    def _fail(self, exc: BaseException) -> None:
+        self.error = (f"recording {self.path} stopped: {_reason(exc)}; the live stream goes on "
+                      "(free some disk space, or record to another folder)")
+        log.error("%s", self.error)
+        try:
+            self._writer.close()
+        except (OSError, av.FFmpegError) as close_exc:
+            log.debug("closing the failed recording: %s", close_exc)
 
     def close(self) -> None:
+        """Finish the file (idempotent); frames still queued are written first."""
+        if self._closed:
+            return
+        self._closed = True
         if self._thread.is_alive():
             self._queue.put(_STOP)
             self._thread.join()
-        self._writer.close()
+        if not self.failed:
+            try:
+                self._writer.close()
+            except (OSError, av.FFmpegError) as exc:
+                self._fail(exc)
         if self.dropped:
             log.warning("recording %s: %d frames dropped (encoder too slow)", self.path, self.dropped)
+
+
+def _reason(exc: BaseException) -> str:
+    code = getattr(exc, "errno", None)
+    if code == errno.ENOSPC:
+        return "the disk is full"
+    if code == errno.EFBIG:
+        return "the file reached the size limit for files"
+    if code in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return "the folder is not writable"
+    return getattr(exc, "strerror", None) or str(exc)
+
+
+def _lower_priority() -> None:
+    """Let the animation win the CPU: on Linux niceness is per thread, and x264's threads inherit this one's."""
+    if sys.platform.startswith("linux"):
+        thread_id = threading.get_native_id()
+        try:
+            nice = os.getpriority(os.PRIO_PROCESS, thread_id)
+            os.setpriority(os.PRIO_PROCESS, thread_id, min(19, nice + ENCODER_NICE_INCREMENT))
+        except OSError as exc:
+            log.debug("recorder keeps its priority: %s", exc)
+
+
+def provenance(presenter: str, engine: str) -> dict[str, str]:
+    """MP4 tags saying that a recording is synthetic: who is shown, made by what, when."""
+    now = datetime.now(UTC)
+    return {
+        "title": f"{presenter} (synthetic video)",
+        "comment": f"Synthetic video: an AI re-enactment of {presenter} made live with livepresenter {__version__} "
+                   f"({engine} engine) on {now:%Y-%m-%d}. {presenter} did not record it.",
+        "description": f"synthetic=yes; presenter={presenter}; engine={engine}; "
+                       f"generator=livepresenter {__version__}; date={now.isoformat(timespec='seconds')}",
+        "date": now.date().isoformat(),
+        "creation_time": now.isoformat(),
+    }
+
+
+def recording_path(path: Path | str | None) -> Path:
+    """Where to record: `path`, or a timestamped file in the user's Videos folder; its folder is created.
+
+    Raises DeviceError (one line) when the folder cannot be created.
+    """
+    if path is None:
+        import platformdirs
+
+        path = Path(platformdirs.user_videos_dir()) / "livepresenter" / f"livepresenter-{datetime.now():%Y%m%d-%H%M%S}.mp4"
+    path = Path(path).expanduser()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DeviceError(f"cannot record to {path}: folder {path.parent} cannot be created ({exc.strerror}); "
+                          "choose a writable folder") from None
+    return path

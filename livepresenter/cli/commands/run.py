@@ -1,4 +1,5 @@
-"""`livepresenter run`: the live presenter (webcam → face → engine → virtual camera)."""
+"""`livepresenter run`: the live presenter (webcam → face → engine → virtual camera), controlled over its
+local control socket (livepresenter.control) by the CLI verbs and the tray."""
 
 from __future__ import annotations
 
@@ -25,6 +26,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-seconds", type=float, default=None, help="stop cleanly after N seconds")
     parser.add_argument("--stats-json", type=Path, default=None, help="write frame and latency statistics on exit")
     parser.add_argument("--no-label", action="store_true", help="do not draw the 'AI re-enactment' disclosure label")
+    parser.add_argument("--record", type=Path, default=None, metavar="OUT.mp4",
+                        help="record the output with sound (H.264 + AAC MP4) from the start")
+    parser.add_argument("--audio-source", default=None, metavar="DEVICE_OR_FILE",
+                        help="sound for recordings: a microphone's index or part of its name (default: the default "
+                             "microphone; python -m sounddevice lists them), or an audio/video file played as if live")
+    parser.add_argument("--realface", action="store_true", help="start showing your real face instead of the presenter")
 
 
 def settings_from(args: argparse.Namespace):
@@ -34,7 +41,7 @@ def settings_from(args: argparse.Namespace):
     return LiveSettings(presenter=args.presenter, source=args.source, engine=args.engine, checkpoint=args.checkpoint,
                         fomm_config=args.fomm_config,
                         size=parse_size(args.size), fps=args.fps, vcam=not args.no_vcam, label=not args.no_label,
-                        max_seconds=args.max_seconds)
+                        max_seconds=args.max_seconds, record=args.record, audio_source=args.audio_source)
 
 
 def run_live(orchestrator, preview: bool) -> dict:
@@ -68,8 +75,15 @@ def report(summary: dict, stats_json: Path | None) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from livepresenter.control.server import ControlServer
     from livepresenter.pipeline.orchestrator import Orchestrator
 
-    orchestrator = Orchestrator(settings_from(args))
-    report(run_live(orchestrator, args.preview), args.stats_json)
+    control = ControlServer.listen()  # before the camera: a second daemon refuses to start here
+    try:
+        orchestrator = Orchestrator(settings_from(args))
+        orchestrator.set_realface(args.realface)
+        orchestrator.serve_control(control)
+        report(run_live(orchestrator, args.preview), args.stats_json)
+    finally:
+        control.close()
     return 0

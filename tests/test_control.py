@@ -1,0 +1,288 @@
+"""The control interface against real daemons: `livepresenter run` on a video file as a subprocess (CLI verbs,
+robustness, quit), and an in-process one streaming into the recording virtual camera (switch without a glitch).
+
+Runtime folders are short temporary folders (AF_UNIX paths are limited to 108 bytes) and data folders are
+temporary, so the tests never touch $HOME or a daemon the developer is running.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import stat
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from livepresenter import profiles
+from livepresenter.cli.main import main
+from livepresenter.control import endpoint
+from livepresenter.control.client import ControlClient, request
+from livepresenter.control.protocol import MAX_REQUEST_BYTES, DaemonNotRunningError, DaemonRunningError
+from livepresenter.control.server import ControlServer
+from livepresenter.errors import ConfigError, ExitStatus
+from tests.daemon_testing import running_daemon, short_runtime_dir, wait_for, write_profile
+
+CLIP = "grid_bbaf2n_256.mp4"
+EINSTEIN = "einstein_1947_orren_jack_turner.jpg"
+STATUS_FIELDS = {"presenter", "engine", "fps", "latency_ms", "recording", "vcam", "realface", "paused"}
+
+
+@pytest.fixture
+def runtime(monkeypatch) -> Path:
+    folder = short_runtime_dir()
+    monkeypatch.setenv(endpoint.RUNTIME_DIR_ENV, str(folder))
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+# -- endpoint: folders, stale sockets, one daemon at a time ----------------------------------------------------
+
+def test_runtime_folder_falls_back_to_a_private_temp_folder(tmp_path, monkeypatch):
+    monkeypatch.delenv(endpoint.RUNTIME_DIR_ENV, raising=False)
+    monkeypatch.delenv("XDG_RUNTIME_DIR", raising=False)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    expected = tmp_path / f"livepresenter-{os.getuid()}"
+    expected.mkdir(mode=0o755)
+    expected.chmod(0o755)
+    assert endpoint.runtime_dir(create=True) == expected
+    assert stat.S_IMODE(expected.stat().st_mode) == 0o700
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path / "xdg"))
+    assert endpoint.runtime_dir() == tmp_path / "xdg" / "livepresenter"
+
+
+def test_socket_path_must_fit_af_unix(tmp_path):
+    with pytest.raises(ConfigError, match="longer than AF_UNIX allows"):
+        endpoint.Address(tmp_path / ("x" * 120))
+
+
+def test_stale_socket_is_replaced_and_a_second_daemon_refused(runtime):
+    stale = socket.socket(socket.AF_UNIX)
+    stale.bind(str(runtime / "control.sock"))
+    stale.close()  # a crashed daemon leaves its socket file behind: nothing listens on it
+    with pytest.raises(DaemonNotRunningError):
+        request("status")
+    first = ControlServer.listen(runtime)
+    try:
+        assert stat.S_IMODE((runtime / "control.sock").stat().st_mode) == 0o600
+        with pytest.raises(DaemonRunningError, match="already running"):
+            ControlServer.listen(runtime)
+    finally:
+        first.close()
+    assert not (runtime / "control.sock").exists()
+    ControlServer.listen(runtime).close()  # the lock was released
+
+
+@pytest.mark.parametrize("verb", [["status"], ["switch", "einstein"], ["record", "start"], ["pause"], ["quit"],
+                                  ["realface", "on"]])
+def test_without_a_daemon_verbs_say_so_in_one_line(runtime, capsys, verb):
+    assert main(verb) == ExitStatus.DAEMON_NOT_RUNNING
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert "no livepresenter daemon is running" in line and "livepresenter run" in line
+
+
+def test_without_unix_sockets_localhost_with_a_token(runtime, monkeypatch):
+    """Windows has no AF_UNIX: 127.0.0.1 on a random port, with a token only the user can read."""
+
+    class Orchestrator:
+        def status(self) -> dict:
+            return {"presenter": "Grace Hopper"}
+
+    monkeypatch.setattr(endpoint, "UNIX_SOCKETS", False)
+    server, stop = ControlServer.listen(runtime), threading.Event()
+    thread = threading.Thread(target=server.serve, args=(Orchestrator(), stop))
+    thread.start()
+    try:
+        info_path = runtime / "control.json"
+        assert stat.S_IMODE(info_path.stat().st_mode) == 0o600
+        assert request("status")["presenter"] == "Grace Hopper"
+        port = json.loads(info_path.read_text())["port"]
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+            sock.sendall(b'{"cmd": "status", "token": "guess"}\n')
+            assert json.loads(sock.makefile("rb").readline()) == {
+                "ok": False, "error": "missing or wrong token: read it from the daemon's control.json"}
+    finally:
+        stop.set()
+        thread.join()
+        server.close()
+    assert not info_path.exists()
+
+
+# -- a real daemon: `livepresenter run` on a video file --------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def daemon(driving_dir, portraits_dir, tmp_path_factory):
+    """`livepresenter run` as a separate process, with an Einstein user profile."""
+    runtime, data = short_runtime_dir(), tmp_path_factory.mktemp("data")
+    write_profile(data, "einstein", "Albert Einstein", portraits_dir / EINSTEIN)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(endpoint.RUNTIME_DIR_ENV, str(runtime))
+        patch.setenv(profiles.DATA_DIR_ENV, str(data))
+        with running_daemon(driving_dir / CLIP, tmp_path_factory.mktemp("log") / "daemon.log") as daemon:
+            yield daemon
+    shutil.rmtree(runtime, ignore_errors=True)
+
+
+def connect(daemon) -> tuple[socket.socket, object]:
+    sock = socket.socket(socket.AF_UNIX)
+    sock.settimeout(30)
+    sock.connect(str(daemon.runtime / "control.sock"))
+    return sock, sock.makefile("rb")
+
+
+def still_streaming(daemon) -> None:
+    status = request("status")
+    assert daemon.process.poll() is None and status["fps"] > 0
+
+
+def test_status_has_every_field(daemon, capsys):
+    assert main(["status", "--json"]) == 0
+    status = json.loads(capsys.readouterr().out)
+    assert STATUS_FIELDS <= set(status) and status["pid"] == daemon.process.pid
+    assert (status["presenter"], status["engine"], status["vcam"]) == ("Grace Hopper", "landmark", False)
+    assert main(["status"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["presenter", "Grace", "Hopper"] and lines[3].startswith("latency")
+
+
+def test_bad_requests_get_error_answers_and_the_connection_stays_usable(daemon):
+    sock, reader = connect(daemon)
+    with sock:
+        for line, error in [(b"not json", "malformed message"), (b"[1, 2]", "expected a JSON object"),
+                            (b"\xff\xfe", "malformed message"), (b'{"cmd": "dance"}', "unknown command 'dance'"),
+                            (b'{"verb": "status"}', "unknown command None"),
+                            (b'{"cmd": "switch"}', 'switch needs "presenter"'),
+                            (b'{"cmd": "realface", "on": "yes"}', 'realface needs "on": true or false'),
+                            (b'{"cmd": "record", "action": "rewind"}', 'record needs "action": "start" or "stop"'),
+                            (b'{"cmd": "switch", "presenter": "nobody"}', "no profile 'nobody'")]:
+            sock.sendall(line + b"\n")
+            answer = json.loads(reader.readline())
+            assert answer["ok"] is False and error in answer["error"] and "\n" not in answer["error"], answer
+        sock.sendall(b'{"cmd": "status"}\n')
+        assert json.loads(reader.readline())["ok"] is True
+    still_streaming(daemon)
+
+
+def test_an_oversized_line_is_refused_and_its_connection_closed(daemon):
+    sock, reader = connect(daemon)
+    with sock:
+        sock.sendall(b"x" * (MAX_REQUEST_BYTES + 100))
+        answer = json.loads(reader.readline())
+        assert answer["ok"] is False and "longer than" in answer["error"]
+        assert reader.readline() == b""  # closed
+    still_streaming(daemon)
+
+
+def test_closed_connections_are_dropped(daemon):
+    sock, _ = connect(daemon)
+    sock.sendall(b'{"cmd": "sta')  # gone in the middle of a line
+    sock.close()
+    sock, _ = connect(daemon)
+    sock.sendall(b'{"cmd": "switch", "presenter": "grace_hopper"}\n')  # gone before the (slow) answer
+    sock.close()
+    still_streaming(daemon)
+    assert request("status")["presenter"] == "Grace Hopper"
+
+
+def test_cli_verbs_drive_the_daemon(daemon, tmp_path, capsys):
+    assert main(["pause"]) == 0 and request("status")["paused"] is True
+    assert main(["resume"]) == 0 and request("status")["paused"] is False
+    assert main(["realface", "on"]) == 0 and request("status")["realface"] is True
+    assert main(["realface", "off"]) == 0 and request("status")["realface"] is False
+    assert main(["reset"]) == 0
+    video = tmp_path / "lecture.mp4"
+    assert main(["record", "start", str(video)]) == 0
+    assert request("status")["recording"]
+    wait_for(lambda: video.exists() and video.stat().st_size > 0, "the recording to be written")
+    assert main(["record", "stop"]) == 0
+    assert not request("status")["recording"] and video.stat().st_size > 0
+    out = capsys.readouterr().out
+    assert f"recording to {video}" in out and f"saved {video}" in out
+
+
+def test_a_slow_switch_does_not_hold_up_status(daemon, capsys):
+    """While one client waits for a switch (the new portrait is prepared first), others are answered."""
+    answers: list[dict] = []
+    switch = threading.Thread(target=lambda: main(["switch", "einstein"]))
+    switch.start()
+    while switch.is_alive():
+        answers.append(request("status"))
+    switch.join()
+    assert "on air: Albert Einstein" in capsys.readouterr().out
+    assert answers and answers[0]["presenter"] == "Grace Hopper"
+    assert request("status")["presenter"] == "Albert Einstein"
+    with ControlClient() as client:  # several requests on one connection; an image path works as well
+        assert client.request("switch", presenter="grace_hopper", timeout_s=120)["presenter"] == "Grace Hopper"
+        assert client.request("status")["presenter"] == "Grace Hopper"
+
+
+def test_quit_stops_the_daemon_cleanly(daemon, capsys):
+    assert main(["quit"]) == 0
+    assert daemon.process.wait(timeout=60) == 0
+    assert not (daemon.runtime / "control.sock").exists()
+    log = daemon.log.read_text()
+    assert "frames sent" in log and "Traceback" not in log
+    assert main(["status"]) == ExitStatus.DAEMON_NOT_RUNNING
+
+
+# -- switching while streaming into the virtual camera ----------------------------------------------------------
+
+class SendTimes:
+    """A sink that notes when each frame was sent (the virtual camera backend keeps the frames)."""
+
+    def __init__(self) -> None:
+        self.times: list[float] = []
+
+    def send(self, frame: np.ndarray, timestamp: float) -> None:
+        self.times.append(time.monotonic())
+
+    def close(self) -> None:
+        pass
+
+
+def test_switch_never_stalls_the_virtual_camera(vcam, runtime, driving_dir, portraits_dir, tmp_path, monkeypatch):
+    from livepresenter.pipeline.orchestrator import LiveSettings, Orchestrator
+
+    monkeypatch.setenv(profiles.DATA_DIR_ENV, str(tmp_path))
+    write_profile(tmp_path, "einstein", "Albert Einstein", portraits_dir / EINSTEIN)
+    orchestrator = Orchestrator(LiveSettings(source=str(driving_dir / CLIP), engine="landmark", size=(640, 360)))
+    sent = SendTimes()
+    orchestrator.add_sink(sent)
+    orchestrator.serve_control(ControlServer.listen(runtime))
+    running = threading.Thread(target=orchestrator.run)
+    running.start()
+    try:
+        wait_for(lambda: len(sent.times) >= 25, "25 frames")
+        asked = time.monotonic()
+        assert request("switch", presenter="einstein", timeout_s=120) == {"presenter": "Albert Einstein"}
+        answered = time.monotonic()
+        frames_at_answer = len(sent.times)
+        wait_for(lambda: len(sent.times) >= frames_at_answer + 25, "25 more frames")
+    finally:
+        orchestrator.stop()
+        running.join(timeout=60)
+    (camera,) = vcam.instances
+    times = np.array(sent.times)
+    assert len(camera.frames) == len(times) and camera.closed == 1
+
+    # The stream keeps flowing while the new presenter is prepared: frames are sent meanwhile, and no gap around
+    # the switch is far above the usual one (the machine is shared, so only relative, generous bounds).
+    assert np.count_nonzero((times > asked) & (times < answered)) >= 3, "the stream stopped during the switch"
+    gaps = np.diff(times)
+    around = gaps[(times[1:] > asked) & (times[:-1] < answered + 0.2)]
+    median = np.median(gaps)
+    assert around.max() < 8 * median, f"a stall: {around.max():.3f} s against a median of {median:.3f} s"
+
+    def portrait(i: int) -> np.ndarray:
+        return camera.frames[i][60:330, 200:440].astype(float)  # the middle of the stage, where the face is
+
+    before = int(np.searchsorted(times, asked)) - 1
+    after = len(times) - 1  # well after the cross-fade
+    steady = np.abs(portrait(before) - portrait(before - 5)).mean()
+    assert np.abs(portrait(after) - portrait(before)).mean() > 4 * steady + 5, "the presenter did not change"
