@@ -126,3 +126,46 @@ def test_signals_stop_cleanly(clip, tmp_path, sig):
     assert proc.returncode == 0, rest
     assert "Traceback" not in rest
     assert json.loads(stats.read_text())["frames_output"] > 0
+
+
+def test_camera_unplugged_keeps_streaming_idle_and_recovers(clip, monkeypatch, caplog):
+    """The camera stops delivering for a while (unplugged): idle frames keep flowing, the camera is retried
+    and picked up again. The outage is injected at FrameSource.read, the boundary to the device."""
+    from livepresenter.capture.source import FrameSource, SourceLost
+    from livepresenter.pipeline.orchestrator import LiveSettings, Orchestrator
+
+    real_read = FrameSource.read
+    outage: dict[str, float] = {}
+
+    def read(self):
+        now = time.monotonic()
+        if "start" not in outage and self._index >= 15:
+            outage["start"] = now
+        if "start" in outage and now - outage["start"] < 1.5:
+            raise SourceLost(f"source {self.spec} stopped delivering frames")
+        return real_read(self)
+
+    monkeypatch.setattr(FrameSource, "read", read)
+
+    class Collect:
+        def __init__(self) -> None:
+            self.sent: list[float] = []
+
+        def send(self, frame, timestamp) -> None:
+            self.sent.append(time.monotonic())
+
+        def close(self) -> None:
+            pass
+
+    sink = Collect()
+    orchestrator = Orchestrator(LiveSettings(source=str(clip), engine="landmark", vcam=False, max_seconds=4.5))
+    orchestrator.add_sink(sink)
+    caplog.set_level("INFO")
+    summary = orchestrator.run()
+    start = outage["start"]
+    during = [t for t in sink.sent if start + 0.6 < t < start + 1.5]
+    assert len(during) >= 3, "no idle frames while the camera was gone"
+    assert any(t > start + 2.0 for t in sink.sent), "the stream did not continue after the camera returned"
+    messages = " ".join(r.getMessage() for r in caplog.records)
+    assert "retrying the camera" in messages and "is back" in messages
+    assert summary["frames_captured"] > 15
