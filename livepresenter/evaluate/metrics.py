@@ -1,0 +1,241 @@
+"""Quality metrics for re-enactment, on per-frame observations (pure numpy, no models).
+
+Self-reconstruction (as in the FOMM paper): the clip's frame 0 is the source, the clip drives it, and each output
+frame is compared with the real frame at the same geometry (the frame scaled so its longer side is 256 px):
+- L1: mean absolute difference of the two RGB images on [0, 1].
+- AKD: mean Euclidean distance, in those 256-px pixels, between the 68 dlib landmarks of the output and of the real
+  frame (`mouth_akd`: the same on the mouth points 48-67 only).
+- AED: mean Euclidean distance between the dlib 128-D face embeddings of output and real frame.
+The static baseline is the same comparison with frame 0 as the output of every frame.
+
+A frame whose *real* image has no face cannot be scored and is left out of the landmark and embedding means (L1
+still counts it). A frame whose *output* has no face while the real one has is a failure of the engine: as in the
+FOMM paper it is counted (`missing_faces`, the numerator of its "missing keypoint rate") and left out of AKD/AED,
+which cannot be measured on it. Reports show the count next to AKD so a face-destroying engine cannot hide there.
+
+Cross-identity (a portrait driven by someone else): `id_dist` is the mean embedding distance of the output frames
+from the portrait; the mouth follows the speaker when the inner-lip gap (points 62-66, divided by the outer eye
+corner distance 36-45) of the output correlates over time with the driving one (`mouth_corr`, Pearson) at a
+similar amplitude (`mouth_amp`, ratio of standard deviations, output over driving).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = [
+    "MOUTH_POINTS",
+    "NO_FACE",
+    "TARGETS",
+    "CrossIdentityScores",
+    "Observation",
+    "ReconstructionScores",
+    "Targets",
+    "amplitude_ratio",
+    "cross_identity_scores",
+    "keypoint_distance",
+    "l1_distance",
+    "lip_gap",
+    "pearson",
+    "reconstruction_scores",
+    "static_scores",
+]
+
+MOUTH_POINTS = np.arange(48, 68)
+"""dlib/iBUG-68 mouth points (outer and inner lips), 0-based."""
+
+_UPPER_INNER_LIP, _LOWER_INNER_LIP = 62, 66
+_LEFT_EYE_OUTER, _RIGHT_EYE_OUTER = 36, 45
+
+
+@dataclass(frozen=True)
+class Observation:
+    """What the evaluator saw in one image: (68, 2) landmarks in evaluation pixels and the 128-D embedding,
+    both None when no face was found."""
+
+    landmarks: np.ndarray | None
+    embedding: np.ndarray | None
+
+    @property
+    def found(self) -> bool:
+        return self.landmarks is not None
+
+
+NO_FACE = Observation(None, None)
+
+
+def l1_distance(a_rgb: np.ndarray, b_rgb: np.ndarray) -> float:
+    """Mean absolute difference of two same-sized uint8 images, on [0, 1]."""
+    if a_rgb.shape != b_rgb.shape:
+        raise ValueError(f"L1 needs images of the same size, got {a_rgb.shape} and {b_rgb.shape}")
+    return float(np.abs(a_rgb.astype(np.float32) - b_rgb.astype(np.float32)).mean() / 255.0)
+
+
+def keypoint_distance(a: np.ndarray, b: np.ndarray, points: np.ndarray | None = None) -> float:
+    """Mean Euclidean distance between corresponding landmarks (all 68, or the indices in `points`)."""
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    if points is not None:
+        a, b = a[points], b[points]
+    return float(np.linalg.norm(a - b, axis=1).mean())
+
+
+def lip_gap(landmarks: np.ndarray) -> float:
+    """Inner-lip opening (points 62 to 66) in units of the outer-eye-corner distance (36 to 45): how far the mouth
+    is open, independent of face size and image resolution."""
+    points = np.asarray(landmarks, dtype=np.float64)
+    eyes = np.linalg.norm(points[_RIGHT_EYE_OUTER] - points[_LEFT_EYE_OUTER])
+    return float(np.linalg.norm(points[_LOWER_INNER_LIP] - points[_UPPER_INNER_LIP]) / max(eyes, 1e-9))
+
+
+def pearson(a: Sequence[float], b: Sequence[float]) -> float:
+    """Pearson correlation of two equally long series; 0 when either does not vary (a mouth that never moves does
+    not follow the speaker, and JSON has no NaN)."""
+    x, y = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    if x.shape != y.shape:
+        raise ValueError(f"correlation needs series of the same length, got {x.shape} and {y.shape}")
+    if x.size < 2:
+        return 0.0
+    x, y = x - x.mean(), y - y.mean()
+    norm = float(np.sqrt((x @ x) * (y @ y)))
+    return float(x @ y) / norm if norm > 1e-12 else 0.0
+
+
+def amplitude_ratio(output: Sequence[float], driving: Sequence[float]) -> float:
+    """Standard deviation of `output` over that of `driving` (1: the same amplitude); 0 when the driving series
+    does not vary."""
+    driving_std = float(np.std(driving))
+    return float(np.std(output)) / driving_std if driving_std > 1e-12 else 0.0
+
+
+def _embedding_distance(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.linalg.norm(np.asarray(a, np.float64) - np.asarray(b, np.float64)))
+
+
+def _mean(values: list[float]) -> float | None:
+    """The mean, or None when nothing could be measured (JSON null, never NaN)."""
+    return float(np.mean(values)) if values else None
+
+
+@dataclass(frozen=True)
+class ReconstructionScores:
+    """Self-reconstruction scores of one clip (see the module docstring); None where no frame could be scored.
+
+    frames: frames compared; frames_without_face: real frames with no face (not scored for AKD/AED);
+    missing_faces: frames where the real frame has a face and the output has none.
+    """
+
+    l1: float
+    akd: float | None
+    mouth_akd: float | None
+    aed: float | None
+    frames: int
+    frames_without_face: int
+    missing_faces: int
+
+
+def reconstruction_scores(
+    l1_per_frame: Sequence[float], outputs: Sequence[Observation], reals: Sequence[Observation]
+) -> ReconstructionScores:
+    """Aggregate per-frame L1 values and the observations of output and real frames (same order, same length)."""
+    if not len(l1_per_frame) == len(outputs) == len(reals) > 0:
+        raise ValueError(
+            f"need the same non-zero number of L1 values, outputs and reals, got "
+            f"{len(l1_per_frame)}, {len(outputs)}, {len(reals)}"
+        )
+    akd, mouth_akd, aed = [], [], []
+    missing = 0
+    for output, real in zip(outputs, reals, strict=True):
+        if not real.found:
+            continue
+        if not output.found:
+            missing += 1
+            continue
+        akd.append(keypoint_distance(output.landmarks, real.landmarks))
+        mouth_akd.append(keypoint_distance(output.landmarks, real.landmarks, MOUTH_POINTS))
+        aed.append(_embedding_distance(output.embedding, real.embedding))
+    return ReconstructionScores(
+        l1=float(np.mean(l1_per_frame)),
+        akd=_mean(akd),
+        mouth_akd=_mean(mouth_akd),
+        aed=_mean(aed),
+        frames=len(reals),
+        frames_without_face=sum(not real.found for real in reals),
+        missing_faces=missing,
+    )
+
+
+def static_scores(static_l1_per_frame: Sequence[float], reals: Sequence[Observation]) -> ReconstructionScores:
+    """The "do nothing" baseline: frame 0 shown for every frame, so its observation is the real frame 0's."""
+    return reconstruction_scores(static_l1_per_frame, [reals[0]] * len(reals), reals)
+
+
+@dataclass(frozen=True)
+class CrossIdentityScores:
+    """A portrait driven by another person's clip (see the module docstring).
+
+    frames: frames driven; missing_faces: output frames with no face (left out of id_dist); mouth_frames: frames
+    where both output and driving have a face, over which mouth_corr and mouth_amp are computed.
+    """
+
+    id_dist: float | None
+    mouth_corr: float
+    mouth_amp: float
+    frames: int
+    missing_faces: int
+    mouth_frames: int
+
+
+def cross_identity_scores(
+    outputs: Sequence[Observation], drivings: Sequence[Observation], portrait_embedding: np.ndarray
+) -> CrossIdentityScores:
+    """Identity kept (output vs portrait embedding) and mouth followed (output vs driving inner-lip gap)."""
+    if not len(outputs) == len(drivings) > 0:
+        raise ValueError(f"need the same non-zero number of outputs and drivings, got {len(outputs)}, {len(drivings)}")
+    id_dist = [_embedding_distance(o.embedding, portrait_embedding) for o in outputs if o.found]
+    pairs = [(lip_gap(o.landmarks), lip_gap(d.landmarks)) for o, d in zip(outputs, drivings) if o.found and d.found]
+    output_gap = [p[0] for p in pairs]
+    driving_gap = [p[1] for p in pairs]
+    return CrossIdentityScores(
+        id_dist=_mean(id_dist),
+        mouth_corr=pearson(output_gap, driving_gap),
+        mouth_amp=amplitude_ratio(output_gap, driving_gap),
+        frames=len(outputs),
+        missing_faces=sum(not o.found for o in outputs),
+        mouth_frames=len(pairs),
+    )
+
+
+@dataclass(frozen=True)
+class Targets:
+    """The issue's quality targets for the landmark engine (defaults), as checks on the scores."""
+
+    akd_vs_static: float = 0.5
+    mouth_akd_vs_static: float = 0.35
+    max_id_dist: float = 0.30
+    min_mouth_corr: float = 0.6
+    mouth_amp_range: tuple[float, float] = (0.5, 2.0)
+
+    def reconstruction(self, scores: ReconstructionScores, static: ReconstructionScores) -> dict[str, bool]:
+        """akd and mouth_akd against the static baseline's (False when either could not be measured)."""
+        return {
+            "akd": _at_most(scores.akd, static.akd, self.akd_vs_static),
+            "mouth_akd": _at_most(scores.mouth_akd, static.mouth_akd, self.mouth_akd_vs_static),
+        }
+
+    def cross_identity(self, scores: CrossIdentityScores) -> dict[str, bool]:
+        low, high = self.mouth_amp_range
+        return {
+            "id_dist": scores.id_dist is not None and scores.id_dist < self.max_id_dist,
+            "mouth_corr": scores.mouth_corr >= self.min_mouth_corr,
+            "mouth_amp": low <= scores.mouth_amp <= high,
+        }
+
+
+TARGETS = Targets()
+
+
+def _at_most(value: float | None, baseline: float | None, factor: float) -> bool:
+    return value is not None and baseline is not None and value <= factor * baseline

@@ -1,0 +1,240 @@
+"""Runs the evaluation of one driving clip: self-reconstruction, the static baseline, and cross-identity portraits.
+
+The portraits are animated by the product's own per-frame pipeline (`render.PresenterPipeline`: tracking, the
+engine's hold-last-pose on lost faces), so the numbers describe what users get. The reference frame for relative
+motion differs by mode:
+- self-reconstruction: the source is the clip's frame 0 and so is the reference (motion relative to the source
+  itself, as in the FOMM paper's reconstruction protocol);
+- cross-identity: the reference is picked like `render` does, the frame of the first 2 s whose face shape best
+  matches the portrait's (ReferencePicker).
+
+Every real frame is observed once (fresh detection at the 256-px evaluation size, see observe.py) and serves the
+reconstruction, the static baseline and the cross-identity mouth series. Self-reconstruction outputs are frame-sized
+and viewed like the real frames; a cross-identity output is portrait-sized and viewed as a fixed 256-px crop around
+the portrait's face (the tracker's framing of the still portrait), where the portrait's own embedding is taken too.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from itertools import islice
+from pathlib import Path
+
+import numpy as np
+
+from livepresenter.capture import Face, FaceTracker
+from livepresenter.capture.crop import crop_box_from_landmarks, crop_image
+from livepresenter.engine.registry import create_engine
+from livepresenter.errors import InputError, NoFaceError
+from livepresenter.evaluate.metrics import (
+    CrossIdentityScores,
+    Observation,
+    ReconstructionScores,
+    cross_identity_scores,
+    l1_distance,
+    lip_gap,
+    reconstruction_scores,
+    static_scores,
+)
+from livepresenter.evaluate.observe import EVAL_SIDE, FaceObserver, to_eval_size
+from livepresenter.media import VideoFrame, VideoReader
+from livepresenter.pipeline.setup import find_portrait_face
+from livepresenter.presenter import Presenter
+from livepresenter.render import PresenterPipeline, RenderSettings
+
+__all__ = ["ClipEvaluation", "CrossIdentityRun", "EvalSettings", "Snapshot", "evaluate_clip", "head_turn"]
+
+
+@dataclass(frozen=True)
+class EvalSettings:
+    """engine/checkpoint/fomm_config: as for `render`; max_frames: evaluate only the clip's first frames (None: all);
+    reference_window_s: how much of the clip's start the cross-identity reference is picked from."""
+
+    engine: str = "auto"
+    checkpoint: str | None = None
+    fomm_config: str | None = None
+    max_frames: int | None = None
+    reference_window_s: float = RenderSettings.reference_window_s
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """One driving frame kept for the contact sheet, with every presenter's output (face crops, in presenter order).
+
+    reason: "mouth open" or "head turn"; strength: the clip's widest lip gap or strongest head turn (see head_turn).
+    """
+
+    index: int
+    reason: str
+    strength: float
+    driving_rgb: np.ndarray
+    outputs: tuple[np.ndarray, ...]
+
+
+@dataclass(frozen=True)
+class CrossIdentityRun:
+    """A portrait driven by the clip; portrait_view: the face crop its outputs are compared in (contact sheet)."""
+
+    presenter: Presenter
+    scores: CrossIdentityScores
+    reference_frame: int | None
+    portrait_view: np.ndarray
+
+
+@dataclass(frozen=True)
+class ClipEvaluation:
+    driving: Path
+    engine: str
+    reconstruction: ReconstructionScores
+    static: ReconstructionScores
+    cross: tuple[CrossIdentityRun, ...]
+    snapshots: tuple[Snapshot, ...]
+
+
+def head_turn(landmarks: np.ndarray) -> float:
+    """How far the head is turned sideways: the nose tip's (point 30) imbalance between the jaw sides (points 2 and
+    14), 0 when frontal, towards 1 in profile; unaffected by in-plane tilt."""
+    points = np.asarray(landmarks, dtype=np.float64)
+    left = np.linalg.norm(points[30] - points[2])
+    right = np.linalg.norm(points[14] - points[30])
+    return float(abs(left - right) / max(left + right, 1e-9))
+
+
+class _Unframed:
+    """A compositor that hands the engine's portrait-sized output back as it is."""
+
+    def __init__(self, portrait_rgb: np.ndarray) -> None:
+        height, width = portrait_rgb.shape[:2]
+        self.size = (width, height)
+
+    def compose(self, animated_rgb: np.ndarray) -> np.ndarray:
+        return animated_rgb
+
+
+class _DrivenPortrait:
+    """A portrait animated frame by frame through the product's pipeline, each output seen through `view`."""
+
+    def __init__(
+        self, portrait_rgb: np.ndarray, face: Face, settings: EvalSettings, view: Callable[[np.ndarray], np.ndarray]
+    ) -> None:
+        engine = create_engine(settings.engine, settings.checkpoint, settings.fomm_config)
+        engine.prepare(portrait_rgb, face)
+        self.engine_name = engine.name
+        self.view = view
+        self.pipeline = PresenterPipeline(portrait_rgb, face, engine, _Unframed(portrait_rgb), FaceTracker())
+        self.outputs: list[Observation] = []
+
+    def step(self, frame: VideoFrame) -> np.ndarray:
+        return self.view(self.pipeline.step(frame.image_rgb, frame.time_s))
+
+
+@dataclass(frozen=True)
+class _CrossSetup:
+    presenter: Presenter
+    driven: _DrivenPortrait
+    portrait_view: np.ndarray
+    portrait_embedding: np.ndarray
+
+
+def _cross_setup(presenter: Presenter, settings: EvalSettings, observer: FaceObserver) -> _CrossSetup:
+    """Prepare the engine on the portrait, and describe the portrait's face in the crop its outputs are seen in."""
+    face = find_portrait_face(FaceTracker(), presenter)
+    view = functools.partial(crop_image, box=crop_box_from_landmarks(face.landmarks), size=EVAL_SIDE)
+    portrait_view = view(presenter.portrait_rgb)
+    seen = observer.observe(portrait_view)
+    if seen.embedding is None:
+        raise NoFaceError(f"no face found again in the face crop of portrait {presenter.source}: "
+                          "use a sharper, more frontal photo")
+    driven = _DrivenPortrait(presenter.portrait_rgb, face, settings, view)
+    return _CrossSetup(presenter, driven, portrait_view, seen.embedding)
+
+
+def _snapshot_frames(reals: Sequence[Observation]) -> dict[int, list[tuple[str, float]]]:
+    """Frame index -> (reason, strength) for the clip's widest open mouth and its strongest head turn."""
+    faces = [(i, o.landmarks) for i, o in enumerate(reals) if o.landmarks is not None]
+    wanted: dict[int, list[tuple[str, float]]] = {}
+    for reason, measure in (("mouth open", lip_gap), ("head turn", head_turn)):
+        index, strength = max(((i, measure(points)) for i, points in faces), key=lambda item: item[1])
+        wanted.setdefault(index, []).append((reason, strength))
+    return wanted
+
+
+def evaluate_clip(
+    driving: Path,
+    presenters: Sequence[Presenter],
+    settings: EvalSettings,
+    *,
+    keep_snapshots: bool = False,
+    progress: bool = True,
+) -> ClipEvaluation:
+    """Evaluate `driving` (see the module docstring); `keep_snapshots` keeps the widest-mouth and strongest-turn
+    frames with every presenter's outputs for the contact sheet."""
+    reader = VideoReader(driving)
+    total = min(filter(None, (reader.frame_count, settings.max_frames)), default=None)
+
+    def frames(desc: str | None = None) -> Iterable[VideoFrame]:
+        clip = islice(reader, settings.max_frames)
+        return _with_progress(clip, total, f"{desc} {driving.name}") if desc and progress else clip
+
+    observer = FaceObserver()
+    first_rgb: np.ndarray | None = None
+    reals: list[Observation] = []
+    for frame in frames("observe"):
+        first_rgb = frame.image_rgb if first_rgb is None else first_rgb
+        reals.append(observer.observe(to_eval_size(frame.image_rgb)))
+    if first_rgb is None:
+        raise InputError(f"{driving} has no video frames: give a video with at least one frame")
+    first_face = FaceTracker().detect(first_rgb)
+    if first_face is None or not reals[0].found:
+        raise NoFaceError(f"no face in frame 0 of {driving}: self-reconstruction uses it as the source; "
+                          "trim the clip so it starts on a frontal face")
+
+    source = _DrivenPortrait(first_rgb, first_face, settings, to_eval_size)
+    crosses = [_cross_setup(p, settings, observer) for p in presenters]
+    window = max(1, round(settings.reference_window_s * float(reader.fps)))
+    references = [cross.driven.pipeline.pick_reference(frames(), window) for cross in crosses]
+    wanted = _snapshot_frames(reals) if keep_snapshots and crosses else {}
+
+    first_view = to_eval_size(first_rgb)
+    l1: list[float] = []
+    static_l1: list[float] = []
+    snapshots: list[Snapshot] = []
+    for frame in frames("animate"):
+        real = to_eval_size(frame.image_rgb)
+        output = source.step(frame)
+        l1.append(l1_distance(output, real))
+        static_l1.append(l1_distance(first_view, real))
+        source.outputs.append(observer.observe(output))
+        views = tuple(cross.driven.step(frame) for cross in crosses)
+        for cross, view in zip(crosses, views, strict=True):
+            cross.driven.outputs.append(observer.observe(view))
+        snapshots += [Snapshot(frame.index, reason, strength, frame.image_rgb, views)
+                      for reason, strength in wanted.get(frame.index, [])]
+
+    return ClipEvaluation(
+        driving=driving,
+        engine=source.engine_name,
+        reconstruction=reconstruction_scores(l1, source.outputs, reals),
+        static=static_scores(static_l1, reals),
+        cross=tuple(
+            CrossIdentityRun(
+                cross.presenter,
+                cross_identity_scores(cross.driven.outputs, reals, cross.portrait_embedding),
+                reference.index if reference else None,
+                cross.portrait_view,
+            )
+            for cross, reference in zip(crosses, references, strict=True)
+        ),
+        snapshots=tuple(snapshots),
+    )
+
+
+def _with_progress(frames: Iterable[VideoFrame], total: int | None, desc: str) -> Iterator[VideoFrame]:
+    """`frames` with a progress bar on stderr."""
+    from tqdm import tqdm
+
+    with tqdm(frames, total=total, unit="frame", desc=desc, file=sys.stderr, dynamic_ncols=True, leave=False) as bar:
+        yield from bar

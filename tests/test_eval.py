@@ -1,0 +1,219 @@
+"""`livepresenter eval`: the metrics on synthetic landmark sequences, the report and contact sheet on synthetic
+results, and one short real run of the landmark engine on a GRID clip."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from livepresenter.cli.main import main
+from livepresenter.errors import ExitStatus
+from livepresenter.evaluate.metrics import (
+    MOUTH_POINTS,
+    NO_FACE,
+    CrossIdentityScores,
+    Observation,
+    ReconstructionScores,
+    Targets,
+    amplitude_ratio,
+    cross_identity_scores,
+    keypoint_distance,
+    l1_distance,
+    lip_gap,
+    pearson,
+    reconstruction_scores,
+    static_scores,
+)
+from livepresenter.evaluate.observe import to_eval_size
+from livepresenter.evaluate.runner import (
+    ClipEvaluation,
+    CrossIdentityRun,
+    Snapshot,
+    head_turn,
+)
+from livepresenter.presenter import Presenter
+
+RNG = np.random.default_rng(7)
+FACE = RNG.uniform(60, 200, size=(68, 2))
+EMBEDDING = RNG.normal(size=128)
+
+
+def synthetic_face(gap: float = 0.0) -> np.ndarray:
+    """A frontal-ish 68-point face: outer eye corners 100 px apart, inner lips 62/66 `gap` px apart."""
+    points = FACE.copy()
+    points[36], points[45] = (78.0, 100.0), (178.0, 100.0)
+    points[2], points[14], points[30] = (60.0, 130.0), (196.0, 130.0), (128.0, 130.0)
+    points[62], points[66] = (128.0, 170.0), (128.0, 170.0 + gap)
+    return points
+
+
+def seen(points: np.ndarray, embedding: np.ndarray = EMBEDDING) -> Observation:
+    return Observation(points.astype(np.float32), embedding)
+
+
+# --- per-frame metrics ---------------------------------------------------------------------------------------
+
+
+def test_keypoint_distance_is_zero_for_identical_and_the_shift_for_shifted_landmarks() -> None:
+    assert keypoint_distance(FACE, FACE) == 0.0
+    assert keypoint_distance(FACE + (3.0, 4.0), FACE) == pytest.approx(5.0)
+    mouth_only = FACE.copy()
+    mouth_only[MOUTH_POINTS] += (0.0, 6.0)
+    assert keypoint_distance(mouth_only, FACE, MOUTH_POINTS) == pytest.approx(6.0)
+    assert keypoint_distance(mouth_only, FACE) == pytest.approx(6.0 * 20 / 68)
+
+
+def test_l1_is_on_the_unit_range() -> None:
+    black, white = np.zeros((4, 4, 3), np.uint8), np.full((4, 4, 3), 255, np.uint8)
+    assert l1_distance(black, white) == pytest.approx(1.0)
+    assert l1_distance(white, white) == 0.0
+    with pytest.raises(ValueError, match="same size"):
+        l1_distance(black, np.zeros((4, 5, 3), np.uint8))
+
+
+def test_lip_gap_is_normalised_by_the_eye_corners() -> None:
+    assert lip_gap(synthetic_face(gap=20.0)) == pytest.approx(0.2)
+    assert lip_gap(3.0 * synthetic_face(gap=20.0)) == pytest.approx(0.2)  # independent of resolution
+
+
+def test_pearson_and_amplitude_on_known_series() -> None:
+    t = np.linspace(0, 4 * np.pi, 100)
+    assert pearson(np.sin(t), 2 * np.sin(t) + 1) == pytest.approx(1.0)
+    assert pearson(np.sin(t), -np.sin(t)) == pytest.approx(-1.0)
+    noisy = np.sin(t) + RNG.normal(0, 0.5, t.size)
+    assert pearson(np.sin(t), noisy) == pytest.approx(np.corrcoef(np.sin(t), noisy)[0, 1])
+    assert amplitude_ratio(2 * np.sin(t) + 1, np.sin(t)) == pytest.approx(2.0)
+    # a mouth that never moves does not follow the speaker (and NaN never reaches the JSON)
+    assert pearson(np.zeros(100), np.sin(t)) == 0.0
+    assert amplitude_ratio(np.zeros(100), np.sin(t)) == 0.0
+    assert amplitude_ratio(np.sin(t), np.zeros(100)) == 0.0
+
+
+# --- aggregation ------------------------------------------------------------------------------------------------
+
+
+def test_reconstruction_counts_missing_output_faces_and_skips_frames_without_a_real_face() -> None:
+    reals = [seen(FACE), seen(FACE + (0.0, 2.0)), NO_FACE, seen(FACE)]
+    outputs = [seen(FACE), seen(FACE), seen(FACE), NO_FACE]
+    scores = reconstruction_scores([0.1, 0.2, 0.3, 0.4], outputs, reals)
+    assert scores.frames == 4 and scores.frames_without_face == 1 and scores.missing_faces == 1
+    assert scores.akd == pytest.approx(1.0)  # mean of 0 and 2 over the two frames both faces are in
+    assert scores.mouth_akd == pytest.approx(1.0)
+    assert scores.aed == 0.0
+    assert scores.l1 == pytest.approx(0.25)  # L1 needs no face
+    lost = reconstruction_scores([0.5], [NO_FACE], [seen(FACE)])
+    assert lost.akd is None and lost.aed is None and lost.missing_faces == 1
+
+
+def test_static_baseline_shows_frame_0_throughout() -> None:
+    still = [seen(FACE)] * 5
+    assert static_scores([0.0] * 5, still).akd == 0.0
+    moving = [seen(FACE + (0.0, float(i))) for i in range(5)]
+    static = static_scores([0.0] * 5, moving)
+    assert static.akd == pytest.approx(np.mean(range(5)))
+    assert static == reconstruction_scores([0.0] * 5, [moving[0]] * 5, moving)
+    perfect = reconstruction_scores([0.0] * 5, moving, moving)
+    assert Targets().reconstruction(perfect, static) == {"akd": True, "mouth_akd": True}
+    assert Targets().reconstruction(static, static) == {"akd": False, "mouth_akd": False}
+
+
+def test_cross_identity_follows_the_driving_mouth() -> None:
+    gaps = 10 + 10 * np.sin(np.linspace(0, 6 * np.pi, 60))
+    drivings = [seen(synthetic_face(g)) for g in gaps]
+    away = EMBEDDING + 0.2 / np.sqrt(128)  # 0.2 from the portrait's embedding
+    outputs = [seen(synthetic_face(0.5 * g), away) for g in gaps]
+    outputs[3] = NO_FACE
+    scores = cross_identity_scores(outputs, drivings, EMBEDDING)
+    assert scores.mouth_corr == pytest.approx(1.0)
+    assert scores.mouth_amp == pytest.approx(0.5, rel=0.02)
+    assert scores.id_dist == pytest.approx(0.2)
+    assert (scores.frames, scores.missing_faces, scores.mouth_frames) == (60, 1, 59)
+    assert Targets().cross_identity(scores) == {"id_dist": True, "mouth_corr": True, "mouth_amp": True}
+    shut = cross_identity_scores([seen(synthetic_face(0.0))] * 60, drivings, EMBEDDING)
+    assert Targets().cross_identity(shut) == {"id_dist": True, "mouth_corr": False, "mouth_amp": False}
+
+
+def test_geometry_helpers() -> None:
+    assert to_eval_size(np.zeros((360, 360, 3), np.uint8)).shape == (256, 256, 3)
+    assert to_eval_size(np.zeros((256, 512, 3), np.uint8)).shape == (128, 256, 3)
+    frame = np.zeros((256, 256, 3), np.uint8)
+    assert to_eval_size(frame) is frame
+    assert head_turn(synthetic_face()) == pytest.approx(0.0)
+    turned = synthetic_face()
+    turned[30] = (100.0, 130.0)
+    assert head_turn(turned) > 0.3
+
+
+# --- report and contact sheet on synthetic results ------------------------------------------------------------
+
+
+def synthetic_evaluation(name: str, akd: float) -> ClipEvaluation:
+    rec = ReconstructionScores(l1=0.02, akd=akd, mouth_akd=akd, aed=0.1, frames=10, frames_without_face=0,
+                               missing_faces=0)
+    static = ReconstructionScores(l1=0.03, akd=2.0, mouth_akd=2.0, aed=0.1, frames=10, frames_without_face=0,
+                                  missing_faces=0)
+    image = np.full((300, 200, 3), 128, np.uint8)
+    presenter = Presenter("Test Figure", "AI re-enactment of Test Figure", image, Path("figure.jpg"))
+    cross = CrossIdentityScores(id_dist=0.2, mouth_corr=0.8, mouth_amp=1.1, frames=10, missing_faces=0,
+                                mouth_frames=10)
+    frame = np.zeros((256, 256, 3), np.uint8)
+    snapshots = (Snapshot(4, "mouth open", 0.3, frame, (frame,)), Snapshot(7, "head turn", 0.2, frame, (frame,)))
+    return ClipEvaluation(Path(f"{name}.mp4"), "landmark", rec, static,
+                          (CrossIdentityRun(presenter, cross, 2, frame),), snapshots)
+
+
+def test_report_marks_each_target() -> None:
+    from livepresenter.evaluate.report import markdown_report, records
+
+    good, bad = synthetic_evaluation("good", 0.5), synthetic_evaluation("bad", 1.5)
+    table = markdown_report([good, bad])
+    good_row = next(line for line in table.splitlines() if line.startswith("| good.mp4"))
+    bad_row = next(line for line in table.splitlines() if line.startswith("| bad.mp4"))
+    assert good_row.endswith("| pass |") and "0.25x" in good_row
+    assert bad_row.endswith("**fail**: akd, mouth_akd |")
+    assert "8 of 10 target checks pass." in table
+    (record,) = records(bad)
+    assert record["presenter"] == "Test Figure" and record["checks"]["akd"] is False
+    json.dumps(record)
+
+
+def test_contact_sheet_layout() -> None:
+    from livepresenter.evaluate.contact_sheet import contact_sheet
+
+    sheet = contact_sheet([synthetic_evaluation("a", 0.5), synthetic_evaluation("b", 0.5)], ["Credit line"])
+    # two mouth-open columns and the strongest head turn, one portrait row
+    assert sheet.shape[1] == 1600 and sheet.dtype == np.uint8
+    assert 250 < sheet.shape[0] < 500
+
+
+# --- the command -------------------------------------------------------------------------------------------------
+
+
+def test_eval_command_errors_name_the_problem(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["eval", "--driving", str(tmp_path / "none.mp4")]) == ExitStatus.BAD_INPUT
+    assert "none.mp4 does not exist" in capsys.readouterr().err
+    assert main(["eval", "--driving", str(tmp_path), "--report", str(tmp_path)]) == ExitStatus.USAGE
+    assert "--report needs --presenter" in capsys.readouterr().err
+
+
+def test_landmark_engine_beats_the_static_baseline_on_a_grid_clip(
+    driving_dir: Path, portraits_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # 30 frames: the speaker starts talking after about frame 20; before that the mouth barely moves and the static
+    # baseline's mouth AKD is about 1 px, too small to compare against.
+    clip = driving_dir / "grid_bbaf2n_256.mp4"
+    portrait = portraits_dir / "mona_lisa_leonardo.jpg"
+    status = main(["eval", "--driving", str(clip), "--presenter", str(portrait), "--engine", "landmark",
+                   "--json", "--max-frames", "30"])
+    assert status == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    expected = {"l1", "akd", "aed", "static_l1", "static_akd", "static_aed", "mouth_akd", "static_mouth_akd",
+                "id_dist", "mouth_corr", "mouth_amp"}
+    assert expected <= result.keys()
+    assert result["engine"] == "landmark" and result["frames"] == 30
+    assert result["missing_faces"] == 0
+    assert result["akd"] < 0.8 * result["static_akd"]
+    assert result["mouth_akd"] < result["static_mouth_akd"]
