@@ -14,7 +14,7 @@ import os
 import secrets
 import sys
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from itertools import islice
@@ -117,9 +117,14 @@ class PresenterPipeline:
 
 
 def render_video(
-    presenter_spec: str, driving: Path, output: Path, settings: RenderSettings, *, progress: bool = True
+    presenter_spec: str, driving: Path, output: Path, settings: RenderSettings, *, progress: bool = True,
+    on_frame: Callable[[int, int | None], None] | None = None,
 ) -> RenderResult:
-    """Render `driving` re-enacted by the presenter into `output` (MP4); see the module docstring."""
+    """Render `driving` re-enacted by the presenter into `output` (MP4); see the module docstring.
+
+    on_frame(frames_done, frames_total) is called after each written frame (total None when the container does
+    not say), for a GUI's progress; an exception it raises (a cancel) ends the render and leaves no output file.
+    """
     started = time.perf_counter()
     reader = VideoReader(driving)
     _check_output(output, driving)
@@ -136,6 +141,8 @@ def render_video(
         with writer:
             for frame in _with_progress(reader, progress):
                 writer.write(pipeline.step(frame.image_rgb, frame.time_s), frame.time_s)
+                if on_frame is not None:
+                    on_frame(writer.frames_written, reader.frame_count)
         if writer.frames_written == 0:
             raise InputError(f"{driving} has no video frames: give a video with at least one frame")
     return RenderResult(

@@ -28,6 +28,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "bench": ("bench", "measure engine speed (bench fomm | bench landmark)"),
     "eval": ("eval", "measure re-enactment quality on real clips (L1, AKD, AED, identity, mouth)"),
     "profiles": ("profiles", "presenter profiles: list, add, show, remove"),
+    "studio": ("studio", "a window to make a lecture video as the figure: presenter, video, generate, watch"),
     "tray": ("tray", "tray icon to drive the daemon (starts one if none runs)"),
     "status": ("status", "what the running daemon is doing (presenter, engine, fps, latency, recording, vcam)"),
     "switch": ("switch", "put another presenter on air without a glitch (profile name or image)"),

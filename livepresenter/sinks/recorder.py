@@ -102,7 +102,7 @@ class Recorder:
         self._writer.write(frame, timestamp - self.started_at)
 
     def _fail(self, exc: BaseException) -> None:
-        self.error = (f"recording {self.path} stopped: {_reason(exc)}; the live stream goes on "
+        self.error = (f"recording {self.path} stopped: {oserror_reason(exc)}; the live stream goes on "
                       "(free some disk space, or record to another folder)")
         log.error("%s", self.error)
         try:
@@ -127,7 +127,8 @@ class Recorder:
             log.warning("recording %s: %d frames dropped (encoder too slow)", self.path, self.dropped)
 
 
-def _reason(exc: BaseException) -> str:
+def oserror_reason(exc: BaseException) -> str:
+    """What went wrong with a write, in words a user acts on (disk full, no permission, ...)."""
     code = getattr(exc, "errno", None)
     if code == errno.ENOSPC:
         return "the disk is full"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -83,6 +84,7 @@ class TrayApp(QObject):
         self.pause_action = action("Pause", lambda on: self.link.send("pause" if on else "resume"), True)
         self.menu.addSeparator()
         self.preview_action = action("Open preview", self._open_preview)
+        self.studio_action = action("Open studio…", self._open_studio)
         self.start_action = action("Start livepresenter", self.start_daemon)
         self.quit_action = action("Quit", self.quit)
         self._fill_presenters()
@@ -193,6 +195,13 @@ class TrayApp(QObject):
 
     def _toggle_recording(self) -> None:
         self.link.send("record", action="stop" if self.status and self.status.get("recording") else "start")
+
+    def _open_studio(self) -> None:
+        """The studio is a window of its own process, so a long render never slows the tray or the daemon."""
+        try:
+            subprocess.Popen([sys.executable, "-m", "livepresenter", "studio"], start_new_session=True)
+        except OSError as exc:
+            self.notify(f"cannot open the studio: {exc}")
 
     def _open_preview(self) -> None:
         self.preview.show()

@@ -1,0 +1,129 @@
+"""The offline render as a background job: progress events (frames, fps, ETA), a cancel flag, and an outcome that
+is a result or a one-line message, never an exception escaping into the GUI's event loop."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+
+from livepresenter.config import resolve_checkpoint
+from livepresenter.errors import LivepresenterError
+from livepresenter.render import RenderResult, RenderSettings, render_video
+from livepresenter.sinks.recorder import oserror_reason
+
+__all__ = ["JobState", "Progress", "RenderJob", "available_engines", "describe_error", "output_path"]
+
+log = logging.getLogger(__name__)
+
+
+def available_engines() -> list[str]:
+    """The engines the window offers: landmark always, FOMM only when a checkpoint is configured."""
+    checkpoint = resolve_checkpoint(None)
+    return ["landmark", "fomm"] if checkpoint is not None and checkpoint.is_file() else ["landmark"]
+
+
+def output_path(folder: Path, presenter: str, driving: Path) -> Path:
+    """`PRESENTER-VIDEO.mp4` in `folder`, numbered so that an earlier result is never overwritten."""
+    path = folder / f"{presenter}-{driving.stem}.mp4"
+    number = 2
+    while path.exists():
+        path = folder / f"{presenter}-{driving.stem}-{number}.mp4"
+        number += 1
+    return path
+
+
+def describe_error(exc: BaseException, path: Path | None = None) -> str:
+    """One line for the window: the project's own messages as they are, disk problems in plain words."""
+    if isinstance(exc, LivepresenterError):
+        return str(exc)
+    if isinstance(exc, OSError):
+        where = f"cannot write {path}" if path is not None else "a file operation failed"
+        return f"{where}: {oserror_reason(exc)}"
+    log.exception("unexpected error", exc_info=exc)
+    return f"unexpected error ({type(exc).__name__}: {exc}); please report it"
+
+
+@dataclass(frozen=True)
+class Progress:
+    """Frames done of total (None: unknown), and the speed and time left measured since the first frame."""
+
+    done: int
+    total: int | None
+    fps: float
+    eta_s: float | None
+
+    def text(self) -> str:
+        of = f"/{self.total}" if self.total else ""
+        eta = f", {self.eta_s:.0f} s left" if self.eta_s is not None else ""
+        return f"{self.done}{of} frames, {self.fps:.1f} fps{eta}"
+
+
+class JobState(Enum):
+    RUNNING = "running"
+    DONE = "done"
+    CANCELLED = "cancelled"
+    FAILED = "failed"
+
+
+class _Cancelled(Exception):
+    """Raised from the per-frame hook, inside the render, so that its temporary file is deleted."""
+
+
+class RenderJob:
+    """`render_video` on a daemon thread; the GUI reads `state`, `progress`, `result` and `error` when it likes.
+
+    `cancel()` takes effect at the next frame; the render then removes its partial file and `state` becomes
+    CANCELLED.
+    """
+
+    def __init__(self, presenter: str, driving: Path, output: Path, settings: RenderSettings) -> None:
+        self.presenter, self.driving, self.output, self.settings = presenter, driving, output, settings
+        self.state = JobState.RUNNING
+        self.progress: Progress | None = None
+        self.result: RenderResult | None = None
+        self.error: str | None = None
+        self._cancel = threading.Event()
+        self._first_frame: tuple[float, int] | None = None
+        self._thread = threading.Thread(target=self._run, name="studio-render", daemon=True)
+
+    def start(self) -> RenderJob:
+        self._thread.start()
+        return self
+
+    def cancel(self) -> None:
+        self._cancel.set()
+
+    @property
+    def finished(self) -> bool:
+        return self.state is not JobState.RUNNING
+
+    def wait(self, timeout_s: float | None = None) -> bool:
+        self._thread.join(timeout_s)
+        return self.finished
+
+    def _run(self) -> None:
+        try:
+            self.result = render_video(self.presenter, self.driving, self.output, self.settings, progress=False,
+                                       on_frame=self._on_frame)
+            state = JobState.DONE
+        except _Cancelled:
+            state = JobState.CANCELLED
+        except Exception as exc:  # noqa: BLE001 - the GUI thread shows every failure as a message
+            self.error = describe_error(exc, self.output)
+            state = JobState.FAILED
+        self.state = state  # last: `finished` implies result/error are set
+
+    def _on_frame(self, done: int, total: int | None) -> None:
+        if self._cancel.is_set():
+            raise _Cancelled
+        now = time.perf_counter()
+        if self._first_frame is None:
+            self._first_frame = (now, done)
+        started, first = self._first_frame
+        fps = (done - first) / (now - started) if now > started else 0.0
+        eta = (total - done) / fps if total and fps > 0 else None
+        self.progress = Progress(done, total, fps, eta)
