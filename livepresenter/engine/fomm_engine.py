@@ -26,8 +26,11 @@ def feather_mask(size: int, feather: float = FEATHER) -> np.ndarray:
 
 
 def auto_precision(device: str) -> str:
-    """The fastest precision that stays within the accuracy targets on this device."""
-    return "cuda_fp32" if device.startswith("cuda") else "fp32_channels_last"
+    """The fastest precision that stays within the accuracy targets on this device (decided from
+    CPU features and installed runtimes, see `livepresenter.fomm.animator.best_precision`)."""
+    from livepresenter.fomm.animator import best_precision
+
+    return best_precision(device)
 
 
 class FommEngine:

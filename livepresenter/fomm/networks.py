@@ -1,0 +1,40 @@
+"""The per-frame FOMM computation in eager PyTorch, on any device.
+
+The animator talks to the networks only through `keypoints`, `encode` and `generate`, so the
+OpenVINO runtime (`runtime.OpenVinoNetworks`) can stand in for the per-frame calls.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from livepresenter.fomm.generator import OcclusionAwareGenerator
+from livepresenter.fomm.keypoint_detector import KeypointDict, KPDetector
+
+
+class TorchNetworks:
+    """Keypoint detector and generator on `device`, optionally in channels_last memory format."""
+
+    def __init__(self, kp_detector: KPDetector, generator: OcclusionAwareGenerator, device: torch.device,
+                 channels_last: bool = False) -> None:
+        memory_format = torch.channels_last if channels_last else torch.preserve_format
+        self.kp_detector = kp_detector.to(device, memory_format=memory_format)
+        self.generator = generator.to(device, memory_format=memory_format)
+
+    @torch.inference_mode()
+    def keypoints(self, image: torch.Tensor) -> KeypointDict:
+        return self.kp_detector(image)
+
+    @torch.inference_mode()
+    def encode(self, source: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """What depends only on the source: encoder features and the motion-resolution copy."""
+        dense = self.generator.dense_motion_network
+        return self.generator.encode_source(source), dense.downsample(source) if dense is not None else None
+
+    @torch.inference_mode()
+    def generate(self, features: torch.Tensor, source_small: torch.Tensor | None, kp_driving: KeypointDict,
+                 kp_source: KeypointDict) -> torch.Tensor:
+        """Prediction (B, C, S, S) in float32 from the cached source and normalized keypoints."""
+        dense = self.generator.dense_motion_network
+        motion = None if dense is None else dense(source_small, kp_driving, kp_source, source_small=source_small)
+        return self.generator.decode(features, motion)["prediction"]
