@@ -1,0 +1,102 @@
+"""The landmark engine: animates a portrait from driving landmarks with no learned weights.
+
+Meets the `AnimationEngine` protocol. Motion is read from the tracker's full-frame landmarks
+(`TrackedFace.face.landmarks`), not the crop's, because the crop box follows the head and would
+hide head translation; relative transfer makes the pixel frame irrelevant otherwise.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from livepresenter.capture.face import Face, TrackedFace
+from livepresenter.engine.landmark.mouth import MouthFill
+from livepresenter.engine.landmark.transfer import RelativeTransfer
+from livepresenter.engine.landmark.warp import DenseWarp, WarpSettings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class LandmarkEngineSettings:
+    """warp: dense-warp tuning. fill_mouth: paint the interior of a mouth opened wider than the
+    portrait's (off only for debugging the warp)."""
+
+    warp: WarpSettings = field(default_factory=WarpSettings)
+    fill_mouth: bool = True
+
+
+class LandmarkEngine:
+    """Portrait animation by relative landmark transfer and a dense smooth warp."""
+
+    name = "landmark"
+
+    def __init__(self, settings: LandmarkEngineSettings | None = None) -> None:
+        self._settings = settings or LandmarkEngineSettings()
+        self._portrait: np.ndarray | None = None
+        self._landmarks: np.ndarray | None = None
+        self._warp: DenseWarp | None = None
+        self._mouth: MouthFill | None = None
+        self._transfer: RelativeTransfer | None = None
+        self._last: np.ndarray | None = None
+
+    @property
+    def portrait_landmarks(self) -> np.ndarray:
+        """The portrait's own (68, 2) landmarks: the rest pose for synthetic (idle) targets."""
+        if self._landmarks is None:
+            raise RuntimeError("LandmarkEngine.prepare() must be called first")
+        return self._landmarks.copy()
+
+    def prepare(self, portrait: np.ndarray, face: Face) -> None:
+        """Precompute the warp and mouth colours for this portrait; forget any reference."""
+        self._portrait = np.ascontiguousarray(portrait)
+        self._landmarks = face.landmarks.astype(np.float32)
+        self._warp = DenseWarp(self._portrait, self._landmarks, self._settings.warp)
+        self._mouth = MouthFill(self._portrait, self._landmarks)
+        self._transfer = None
+        self._last = None
+        log.debug("landmark engine prepared: portrait %s, warp region %s", portrait.shape, self._warp.region)
+
+    def set_reference(self, driving: TrackedFace) -> None:
+        """Measure later motion relative to this frame (ignored when it has no face)."""
+        if driving.face is None:
+            log.debug("reference frame %d has no face; keeping the previous reference", driving.index)
+            return
+        self._transfer = RelativeTransfer(self.portrait_landmarks, driving.face.landmarks)
+
+    def animate(self, driving: TrackedFace) -> np.ndarray:
+        """The portrait moved as the driving face moved since the reference.
+
+        With no face in the frame the last output is held. If no reference was set, the first frame
+        with a face becomes the reference.
+        """
+        if driving.face is None:
+            return self._held()
+        if self._transfer is None:
+            self.set_reference(driving)
+        assert self._transfer is not None
+        return self.animate_landmarks(self._transfer(driving.face.landmarks))
+
+    def animate_landmarks(self, target: np.ndarray) -> np.ndarray:
+        """The portrait warped so its landmarks land on `target` ((68, 2), portrait pixels).
+
+        Lower level than `animate`: the pipeline drives it with synthetic targets (blinks,
+        breathing around `portrait_landmarks`) when the face is lost.
+        """
+        if self._warp is None or self._mouth is None:
+            raise RuntimeError("LandmarkEngine.prepare() must be called first")
+        out = self._warp(target)
+        if self._settings.fill_mouth:
+            self._mouth(out, target)
+        self._last = out
+        return out.copy()
+
+    def _held(self) -> np.ndarray:
+        if self._last is not None:
+            return self._last.copy()
+        if self._portrait is None:
+            raise RuntimeError("LandmarkEngine.prepare() must be called first")
+        return self._portrait.copy()

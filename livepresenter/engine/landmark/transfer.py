@@ -1,0 +1,160 @@
+"""FOMM-style relative landmark transfer, without learned weights.
+
+The driving face's motion is measured against a reference frame and re-applied to the portrait's own
+landmarks, so the portrait keeps its face shape and only borrows the motion. An affine fit on
+landmarks that expressions barely move splits the motion into head pose (translation, in-plane
+rotation, scale, and the foreshortening of a head turning or nodding) and expression (what is left
+once the pose is undone), so a nod is applied to the whole head rather than read as brows dropping
+onto the eyes. Pose and expression are carried into the portrait's frame by the reference-to-portrait
+similarity, which scales motion to the portrait's face size and turns it with the portrait's tilt.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+# iBUG-68 points that expressions leave nearly in place: the upper face contour, the nose and the eye
+# corners. Brows, lids, lips and the chin are excluded so a smile or an open jaw is not read as pose.
+STABLE_POINTS = np.array([0, 1, 2, 14, 15, 16, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 39, 42, 45])
+
+# (upper, lower) pairs that must not cross: inner lips, then eyelids.
+CLOSING_PAIRS = np.array(
+    [(61, 67), (62, 66), (63, 65), (37, 41), (38, 40), (43, 47), (44, 46)]
+)
+_INNER_LIPS = CLOSING_PAIRS[:3]
+# Inner-lip gaps up to this many outer-eye-corner distances count as a closed mouth (landmark noise
+# on shut lips).
+CLOSED_MOUTH_GAP = 0.03
+EXPRESSION_SOFT_LIMIT: float | None = 0.3
+# How a jaw closes: lower lip points move all the way, the chin and jaw line less towards the ears.
+_JAW_WEIGHTS = {
+    **{i: 1.0 for i in (55, 56, 57, 58, 59, 65, 66, 67)},
+    7: 1.0, 8: 1.0, 9: 1.0, 6: 0.7, 10: 0.7, 5: 0.4, 11: 0.4,
+}
+
+
+@dataclass(frozen=True)
+class Affine:
+    """The map x -> linear @ x + shift on (N, 2) points; a similarity is the special case where
+    `linear` is a scaled rotation."""
+
+    linear: np.ndarray
+    shift: np.ndarray
+
+    @property
+    def scale(self) -> float:
+        """Linear size change (square root of the area change)."""
+        return float(np.sqrt(abs(np.linalg.det(self.linear))))
+
+    def apply(self, points: np.ndarray) -> np.ndarray:
+        return points @ self.linear.T + self.shift
+
+    def inverse(self) -> Affine:
+        inverse = np.linalg.inv(self.linear)
+        return Affine(inverse, -inverse @ self.shift)
+
+
+def fit_similarity(source: np.ndarray, target: np.ndarray) -> Affine:
+    """Least-squares similarity taking (N, 2) `source` points onto `target` (closed form)."""
+    ms, mt = source.mean(0), target.mean(0)
+    cs, ct = source - ms, target - mt
+    norm = max(float((cs**2).sum()), 1e-12)
+    a = float((cs * ct).sum()) / norm
+    b = float((cs[:, 0] * ct[:, 1] - cs[:, 1] * ct[:, 0]).sum()) / norm
+    linear = np.array([[a, -b], [b, a]])
+    return Affine(linear, mt - linear @ ms)
+
+
+def fit_affine(source: np.ndarray, target: np.ndarray) -> Affine:
+    """Least-squares affine map taking (N, 2) `source` points onto `target`."""
+    ms, mt = source.mean(0), target.mean(0)
+    solution, *_ = np.linalg.lstsq(source - ms, target - mt, rcond=None)
+    linear = solution.T
+    return Affine(linear, mt - linear @ ms)
+
+
+def face_down(landmarks: np.ndarray) -> np.ndarray:
+    """Unit vector pointing from brows to chin: the eye line turned by 90 degrees."""
+    eye_line = landmarks[42:48].mean(0) - landmarks[36:42].mean(0)
+    down = np.array([-eye_line[1], eye_line[0]], dtype=np.float64)
+    return down / max(float(np.linalg.norm(down)), 1e-9)
+
+
+def uncross_closing_pairs(landmarks: np.ndarray, down: np.ndarray) -> np.ndarray:
+    """Return a copy where no upper lip or lid point sits below its lower partner.
+
+    Relative motion can push them past each other (driver's mouth was a little open in the
+    reference, portrait's is shut); crossed pairs would fold the warp, so they meet halfway instead.
+    """
+    return open_closing_pairs(landmarks, down, np.zeros(len(CLOSING_PAIRS)))
+
+
+def open_closing_pairs(landmarks: np.ndarray, down: np.ndarray, min_gaps: np.ndarray) -> np.ndarray:
+    """Return a copy where each CLOSING_PAIRS lower point sits at least min_gaps[k] below its upper
+    partner along `down`; pairs that are too close move apart symmetrically."""
+    out = landmarks.astype(np.float64, copy=True)
+    upper, lower = CLOSING_PAIRS[:, 0], CLOSING_PAIRS[:, 1]
+    shortfall = np.minimum((out[lower] - out[upper]) @ down - min_gaps, 0.0)
+    out[upper] += 0.5 * shortfall[:, None] * down
+    out[lower] -= 0.5 * shortfall[:, None] * down
+    return out
+
+
+class RelativeTransfer:
+    """Turns driving landmarks into portrait landmarks, relative to a driving reference frame.
+
+    One adjustment to plain relative motion: a reference whose mouth is open wider than the
+    portrait's (often the case: the reference is picked from the first seconds of speech) is first
+    closed down to the portrait's opening, so the portrait opens as the driver does beyond a closed
+    mouth instead of staying shut until the driver passes the reference's opening.
+    """
+
+    def __init__(self, portrait_landmarks: np.ndarray, reference_landmarks: np.ndarray) -> None:
+        self._portrait = portrait_landmarks.astype(np.float64)
+        reference = reference_landmarks.astype(np.float64)
+        self._to_portrait = fit_similarity(reference[STABLE_POINTS], self._portrait[STABLE_POINTS])
+        self._reference = _close_mouth(reference, self._portrait, self._to_portrait.scale)
+        self._reference_centre = self._reference[STABLE_POINTS].mean(0)
+        self._portrait_centre = self._portrait[STABLE_POINTS].mean(0)
+        self._down = face_down(self._portrait)
+        self._eye_distance = float(np.linalg.norm(self._reference[45] - self._reference[36]))
+
+    def __call__(self, driving_landmarks: np.ndarray) -> np.ndarray:
+        """(68, 2) driving landmarks (any pixel frame consistent with the reference) -> (68, 2)
+        float32 target landmarks in portrait pixels."""
+        driving = driving_landmarks.astype(np.float64)
+        head = fit_affine(self._reference[STABLE_POINTS], driving[STABLE_POINTS])
+        expression = _soften(head.inverse().apply(driving) - self._reference, self._eye_distance)
+        into_portrait = self._to_portrait.linear
+        posed = self._portrait + expression @ into_portrait.T
+        posed = uncross_closing_pairs(posed, self._down)
+        pose = into_portrait @ head.linear @ np.linalg.inv(into_portrait)
+        shift = into_portrait @ (head.apply(self._reference_centre[None])[0] - self._reference_centre)
+        target = self._portrait_centre + shift + (posed - self._portrait_centre) @ pose.T
+        return target.astype(np.float32)
+
+
+def _soften(expression: np.ndarray, eye_distance: float) -> np.ndarray:
+    """Expression offsets with the largest ones eased off (a laugh or a squint transferred in full
+    distorts a face drawn in another shape); offsets well under EXPRESSION_SOFT_LIMIT are kept."""
+    if EXPRESSION_SOFT_LIMIT is None:
+        return expression
+    size = np.linalg.norm(expression, axis=1, keepdims=True) / (EXPRESSION_SOFT_LIMIT * eye_distance)
+    return expression / np.sqrt(1.0 + size**2)
+
+
+def _close_mouth(reference: np.ndarray, portrait: np.ndarray, portrait_scale: float) -> np.ndarray:
+    """The reference with its jaw raised until its inner lips are no more open than the portrait's
+    (compared in the reference's pixels; `portrait_scale` is portrait pixels per reference pixel)."""
+    down = face_down(reference)
+    gap = float(((reference[_INNER_LIPS[:, 1]] - reference[_INNER_LIPS[:, 0]]) @ down).mean())
+    portrait_gap = float(((portrait[_INNER_LIPS[:, 1]] - portrait[_INNER_LIPS[:, 0]]) @ face_down(portrait)).mean())
+    closed = CLOSED_MOUTH_GAP * float(np.linalg.norm(reference[45] - reference[36]))
+    excess = gap - max(portrait_gap / portrait_scale, closed)
+    out = reference.copy()
+    if excess > 0.0:
+        for index, weight in _JAW_WEIGHTS.items():
+            out[index] -= weight * excess * down
+    return out

@@ -1,0 +1,217 @@
+"""The landmark engine on real portraits and real clips: shape, identity at rest, motion transfer
+(checked by re-detecting landmarks on the output), a still frame border, a dark opened mouth with
+teeth, landmarks (lids included) landing on their targets, and holding the last output when the
+face is lost."""
+
+from __future__ import annotations
+
+import functools
+import math
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from scipy.ndimage import map_coordinates
+
+from livepresenter.capture import FaceTracker, TrackedFace
+from livepresenter.capture.face import Face
+from livepresenter.engine.landmark import LandmarkEngine
+from livepresenter.engine.landmark.transfer import (
+    STABLE_POINTS,
+    RelativeTransfer,
+    fit_similarity,
+)
+from livepresenter.engine.landmark.warp import DenseWarp, WarpSettings
+
+GRID_CLIP = "grid_bbaf2n_256.mp4"
+WIDE_OPEN_FRAME = 36  # the speaker's widest inner-lip gap in GRID_CLIP
+
+
+def _read_rgb(path: Path) -> np.ndarray:
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)  # grayscale JPEGs become 3 channels
+    assert image is not None, path
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+def _read_frames(path: Path, count: int) -> list[np.ndarray]:
+    capture = cv2.VideoCapture(str(path))
+    frames = []
+    while len(frames) < count:
+        ok, frame = capture.read()
+        if not ok:
+            break
+        frames.append(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
+    capture.release()
+    return frames
+
+
+def _detect(image: np.ndarray) -> Face:
+    face = FaceTracker().detect(image)
+    assert face is not None, "no face found"
+    return face
+
+
+def _lip_gap(landmarks: np.ndarray) -> float:
+    """Inner-lip gap over the outer eye-corner distance, as the evaluation measures it."""
+    return float(np.linalg.norm(landmarks[62] - landmarks[66]) / np.linalg.norm(landmarks[36] - landmarks[45]))
+
+
+def _engine(portrait: np.ndarray) -> LandmarkEngine:
+    engine = LandmarkEngine()
+    engine.prepare(portrait, _detect(portrait))
+    return engine
+
+
+@functools.lru_cache(maxsize=1)
+def _grid_clip(path: Path) -> tuple[list[np.ndarray], list[TrackedFace]]:
+    """The GRID clip's first frames and the tracker's results for them (read once per session)."""
+    frames = _read_frames(path, WIDE_OPEN_FRAME + 1)
+    tracker = FaceTracker()
+    return frames, [tracker.track(frame) for frame in frames]
+
+
+@pytest.fixture
+def grid_frames(driving_dir: Path) -> list[np.ndarray]:
+    return _grid_clip(driving_dir / GRID_CLIP)[0]
+
+
+@pytest.fixture
+def grid_tracked(driving_dir: Path) -> list[TrackedFace]:
+    return _grid_clip(driving_dir / GRID_CLIP)[1]
+
+
+def test_output_is_portrait_sized_rgb(portraits_dir: Path, grid_tracked: list[TrackedFace]) -> None:
+    portrait = _read_rgb(portraits_dir / "isaac_newton_1689_godfrey_kneller.jpg")  # not square, small
+    engine = _engine(portrait)
+    engine.set_reference(grid_tracked[0])
+    out = engine.animate(grid_tracked[WIDE_OPEN_FRAME])
+    assert out.shape == portrait.shape and out.dtype == np.uint8
+    assert np.abs(out.astype(int) - portrait).mean() > 0.5  # it did animate
+
+
+def test_reference_frame_gives_back_the_portrait(portraits_dir: Path, grid_tracked: list[TrackedFace]) -> None:
+    portrait = _read_rgb(portraits_dir / "mona_lisa_leonardo.jpg")
+    engine = _engine(portrait)
+    engine.set_reference(grid_tracked[0])
+    out = engine.animate(grid_tracked[0])
+    assert np.abs(out.astype(int) - portrait).mean() < 0.3
+
+
+def test_self_reconstruction_follows_the_driving_landmarks(
+    grid_frames: list[np.ndarray], grid_tracked: list[TrackedFace]
+) -> None:
+    """Frame 0 is the portrait and the clip drives it: re-detected output landmarks land much closer
+    to the real frames' than frame 0's do, on the whole face and on the mouth."""
+    engine = _engine(grid_frames[0])
+    engine.set_reference(grid_tracked[0])
+    static0 = _detect(grid_frames[0]).landmarks
+    errors, static_errors = [], []
+    for index in (12, 24, WIDE_OPEN_FRAME):
+        real = _detect(grid_frames[index]).landmarks
+        out = _detect(engine.animate(grid_tracked[index])).landmarks
+        errors.append(np.linalg.norm(out - real, axis=1)[48:].mean())
+        static_errors.append(np.linalg.norm(static0 - real, axis=1)[48:].mean())
+    assert np.mean(errors) < 0.5 * np.mean(static_errors)
+
+
+def test_mouth_opens_when_the_driver_opens(portraits_dir: Path, grid_tracked: list[TrackedFace]) -> None:
+    """Seen by a fresh detection on the output: the portrait's inner lips part by at least half as
+    much as the driver's (relative to face size)."""
+    portrait = _read_rgb(portraits_dir / "marie_curie_c1920.jpg")
+    engine = _engine(portrait)
+    engine.set_reference(grid_tracked[0])
+    seen = _detect(engine.animate(grid_tracked[WIDE_OPEN_FRAME])).landmarks
+    driver_opening = _lip_gap(grid_tracked[WIDE_OPEN_FRAME].face.landmarks) - _lip_gap(grid_tracked[0].face.landmarks)
+    assert _lip_gap(seen) - _lip_gap(engine.portrait_landmarks) > 0.5 * driver_opening
+
+
+def test_opened_mouth_is_a_dark_cavity_with_teeth(portraits_dir: Path, grid_tracked: list[TrackedFace]) -> None:
+    """Inside the target inner-lip outline: a cavity as dark as the portrait's shadows (not
+    stretched lip texture) with teeth brighter than the skin."""
+    portrait = _read_rgb(portraits_dir / "mona_lisa_leonardo.jpg")
+    engine = _engine(portrait)
+    transfer = RelativeTransfer(engine.portrait_landmarks, grid_tracked[0].face.landmarks)
+    target = transfer(grid_tracked[WIDE_OPEN_FRAME].face.landmarks)
+    grey = cv2.cvtColor(engine.animate_landmarks(target), cv2.COLOR_RGB2GRAY).astype(float)
+    mouth = np.zeros(grey.shape, np.uint8)
+    cv2.fillPoly(mouth, [np.round(target[60:68]).astype(np.int32)], 1)
+    skin = np.zeros(grey.shape, np.uint8)
+    cv2.fillPoly(skin, [cv2.convexHull(np.round(target[:27]).astype(np.int32))], 1)
+    inside, face = grey[cv2.erode(mouth, np.ones((3, 3), np.uint8)) == 1], grey[skin == 1]
+    assert inside.size > 50
+    assert np.percentile(inside, 20) < 1.2 * np.percentile(face, 10)  # as dark as the face's shadows
+    assert np.percentile(inside, 95) > np.median(face)  # teeth: brighter than most skin
+
+
+def test_head_translation_and_rotation_transfer_scaled_to_the_portrait(
+    portraits_dir: Path, grid_frames: list[np.ndarray], grid_tracked: list[TrackedFace]
+) -> None:
+    """Drive with the reference frame turned by 6 degrees and shifted: the portrait's re-detected
+    face turns as much and moves by the shift scaled to its face size."""
+    angle, shift = 6.0, np.array([10.0, -6.0])
+    reference = grid_tracked[0].face.landmarks
+    centre = reference[STABLE_POINTS].mean(0)
+    matrix = cv2.getRotationMatrix2D((float(centre[0]), float(centre[1])), angle, 1.0)
+    matrix[:, 2] += shift
+    moved = cv2.warpAffine(grid_frames[0], matrix, (256, 256), borderMode=cv2.BORDER_REPLICATE)
+    driven = FaceTracker().track(moved)
+
+    portrait = _read_rgb(portraits_dir / "mona_lisa_leonardo.jpg")
+    engine = _engine(portrait)
+    engine.set_reference(grid_tracked[0])
+    seen = _detect(engine.animate(driven)).landmarks
+    rest = engine.portrait_landmarks
+    motion = fit_similarity(rest[STABLE_POINTS], seen[STABLE_POINTS])
+
+    turned = math.degrees(math.atan2(-motion.linear[1, 0], motion.linear[0, 0]))  # y down: CCW is negative
+    assert turned == pytest.approx(angle, abs=1.5)
+    face_ratio = np.linalg.norm(rest[45] - rest[36]) / np.linalg.norm(reference[45] - reference[36])
+    moved_centre = motion.apply(rest[STABLE_POINTS].mean(0, keepdims=True))[0]
+    np.testing.assert_allclose(moved_centre - rest[STABLE_POINTS].mean(0), shift * face_ratio, atol=3.0)
+
+
+def test_frame_border_stays_fixed(portraits_dir: Path, grid_tracked: list[TrackedFace]) -> None:
+    """Even with a large head motion (a tight portrait whose warp reaches the image edge)."""
+    portrait = _read_rgb(portraits_dir / "nikola_tesla_c1890_napoleon_sarony.jpg")
+    engine = _engine(portrait)
+    rest = engine.portrait_landmarks
+    centre = rest.mean(0)
+    turn = cv2.getRotationMatrix2D((float(centre[0]), float(centre[1])), 10.0, 1.1)
+    out = engine.animate_landmarks(rest @ turn[:, :2].T + turn[:, 2] + (15.0, 10.0))
+    assert np.abs(out.astype(int) - portrait).max() > 50  # the head did move
+    for edge in (np.s_[0], np.s_[-1], np.s_[:, 0], np.s_[:, -1]):
+        np.testing.assert_array_equal(out[edge], portrait[edge])
+
+
+def test_warp_lands_landmarks_on_their_targets(portraits_dir: Path) -> None:
+    """Blink, open jaw, turned and shifted head: the backward map sampled at each target landmark
+    points back at that landmark in the portrait (lids within 2% of the eye distance)."""
+    portrait = _read_rgb(portraits_dir / "einstein_1947_orren_jack_turner.jpg")
+    rest = _detect(portrait).landmarks.astype(np.float64)
+    warp = DenseWarp(portrait, rest, WarpSettings())
+    eye_distance = np.linalg.norm(rest[45] - rest[36])
+    target = rest.copy()
+    lids = [37, 38, 43, 44]
+    target[lids] += 0.7 * (target[[41, 40, 47, 46]] - target[lids])
+    target[np.r_[5:12, 55:60, 64:68]] += (0.0, 0.12 * eye_distance)
+    turn = cv2.getRotationMatrix2D(tuple(target.mean(0)), 5.0, 1.05)
+    target = target @ turn[:, :2].T + turn[:, 2] + (0.1 * eye_distance, 0.0)
+
+    map_x, map_y = warp.backward_map(target)
+    x0, y0 = warp.region[:2]
+    at = (target - (x0, y0)).T[::-1]
+    source = np.stack([map_coordinates(map_x, at, order=1), map_coordinates(map_y, at, order=1)], axis=1)
+    error = np.linalg.norm(source - rest, axis=1) / eye_distance
+    assert error.mean() < 0.005
+    assert error[lids].max() < 0.02
+
+
+def test_lost_face_holds_the_last_output(portraits_dir: Path, grid_tracked: list[TrackedFace]) -> None:
+    portrait = _read_rgb(portraits_dir / "isaac_newton_1689_godfrey_kneller.jpg")
+    engine = _engine(portrait)
+    engine.set_reference(grid_tracked[0])
+    before = engine.animate(grid_tracked[WIDE_OPEN_FRAME])
+    lost = grid_tracked[WIDE_OPEN_FRAME]
+    held = engine.animate(TrackedFace(lost.index + 1, None, lost.crop_box, lost.crop, None))
+    np.testing.assert_array_equal(held, before)
