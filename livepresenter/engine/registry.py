@@ -25,6 +25,7 @@ def create_engine(
     checkpoint: str | os.PathLike[str] | None = None,
     fomm_config: str | os.PathLike[str] | None = None,
     device: str = "cpu",
+    precision: str = "auto",
 ) -> AnimationEngine:
     """Build the engine called `name`; "auto" is FOMM when a checkpoint is configured, else the landmark engine.
 
@@ -42,7 +43,7 @@ def create_engine(
         from livepresenter.engine.fomm_engine import FommEngine
 
         log.debug("engine: fomm (checkpoint %s)", resolved)
-        return FommEngine(resolved, Path(fomm_config) if fomm_config else None, device=device)
+        return FommEngine(resolved, Path(fomm_config) if fomm_config else None, device=device, precision=precision)
     from livepresenter.engine.landmark import LandmarkEngine
 
     log.debug("engine: landmark")

@@ -91,9 +91,9 @@ def best_precision(device: str = "cpu") -> str:
     """The fastest precision that meets the accuracy targets (prediction within 0.01 mean and 0.1
     max abs of fp32) here, decided from CPU features and installed packages, not by timing.
 
-    CPU order measured on 2-core AVX512-BF16 machines (BENCHMARKS.md), fastest first:
-    openvino_bf16, openvino_fp32, bf16_mixed, fp32_channels_last. CUDA: fp16 with float32
-    keypoints and motion (not yet measured on a GPU).
+    Measured on 2-core AVX512-BF16 machines (BENCHMARKS.md): openvino_bf16 is the fastest, then
+    bf16_mixed without openvino; in float32 (the choice without bf16) openvino beats PyTorch.
+    CUDA: fp16 with float32 keypoints and motion (not yet measured on a GPU).
     """
     if device.startswith("cuda"):
         return "cuda_fp16"

@@ -58,6 +58,7 @@ class LiveSettings:
     engine: str = "auto"
     checkpoint: str | None = None
     fomm_config: str | None = None
+    precision: str = "auto"
     size: tuple[int, int] = (1280, 720)
     fps: float | None = None
     vcam: bool = True
@@ -132,7 +133,8 @@ class Orchestrator:
     def _prepare_presenter(self, spec: str) -> _Presenter:
         prepared = prepare_presenter(spec, self._portrait_tracker, engine=self.settings.engine,
                                      checkpoint=self.settings.checkpoint, fomm_config=self.settings.fomm_config,
-                                     size=self.settings.size, label=self.settings.label)
+                                     size=self.settings.size, label=self.settings.label,
+                                     precision=self.settings.precision)
         portrait = prepared.presenter.portrait_rgb
         box = crop_box_from_landmarks(prepared.face.landmarks)
         height, width = portrait.shape[:2]

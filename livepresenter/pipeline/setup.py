@@ -36,12 +36,13 @@ def find_portrait_face(tracker: FaceTracker, presenter: Presenter) -> Face:
 
 def prepare_presenter(spec: str, tracker: FaceTracker, *, engine: str = "auto", checkpoint: str | None = None,
                       fomm_config: str | None = None, layout: Layout = "stage", size: tuple[int, int] = (1280, 720),
-                      label: bool = True) -> PreparedPresenter:
+                      label: bool = True, precision: str = "auto") -> PreparedPresenter:
     """Load the presenter, find its face, build and prepare the engine, build the compositor."""
     presenter = load_presenter(spec)
     face = find_portrait_face(tracker, presenter)
     compositor = create_compositor(layout, presenter.portrait_rgb, size, presenter.label if label else None)
     # A profile may prefer an engine; an explicit --engine wins.
-    animation = create_engine((presenter.engine or engine) if engine == "auto" else engine, checkpoint, fomm_config)
+    animation = create_engine((presenter.engine or engine) if engine == "auto" else engine, checkpoint, fomm_config,
+                              precision=precision)
     animation.prepare(presenter.portrait_rgb, face)
     return PreparedPresenter(presenter, face, animation, compositor)

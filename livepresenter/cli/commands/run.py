@@ -18,6 +18,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--source", default="0", help="camera index, device path or video file (default 0)")
     parser.add_argument("--engine", default="auto", help="auto, landmark or fomm (auto: fomm when a checkpoint is configured)")
     parser.add_argument("--checkpoint", default=None, help="FOMM checkpoint (vox-cpk.pth.tar)")
+    parser.add_argument("--precision", default="auto",
+                        help="FOMM precision: auto (the fastest accurate path here) or a name from `bench fomm`")
     parser.add_argument("--fomm-config", default=None, help="official-style YAML for a non-vox-256 checkpoint")
     parser.add_argument("--size", default="1280x720", help="output size WIDTHxHEIGHT (default 1280x720)")
     parser.add_argument("--fps", type=float, default=None, help="cap the output rate (default: the source's rate)")
@@ -39,7 +41,7 @@ def settings_from(args: argparse.Namespace):
     from livepresenter.pipeline.orchestrator import LiveSettings
 
     return LiveSettings(presenter=args.presenter, source=args.source, engine=args.engine, checkpoint=args.checkpoint,
-                        fomm_config=args.fomm_config,
+                        fomm_config=args.fomm_config, precision=args.precision,
                         size=parse_size(args.size), fps=args.fps, vcam=not args.no_vcam, label=not args.no_label,
                         max_seconds=args.max_seconds, record=args.record, audio_source=args.audio_source)
 
