@@ -67,6 +67,7 @@ class VideoPlayer(QWidget):
         self._frame: VideoFrame | None = None
         self._clock_start = 0.0  # time.monotonic() at which the video's time 0 is (would have been) shown
         self._audio: AudioOutput | None = None  # opened on first play: PortAudio is slow to start
+        self._told_silent = False
         self._timer = QTimer(self)
         self._timer.timeout.connect(self._tick)
 
@@ -90,13 +91,15 @@ class VideoPlayer(QWidget):
             return
         if self._audio is None:
             self._audio = AudioOutput()
-            if self._audio.unavailable:
-                self.notice.emit(f"playing without sound: {self._audio.unavailable}")
-            else:
+            if not self._audio.unavailable:
                 self._audio.load(self._reader.path)
         position = self._frame.time_s if self._frame else 0.0
         self._clock_start = time.monotonic() - position
         self._audio.play(position)
+        # Said once, whether the machine has no output at all or its output failed on first use.
+        if self._audio.unavailable and not self._told_silent:
+            self._told_silent = True
+            self.notice.emit(f"playing without sound: {self._audio.unavailable}")
         self._timer.start(TICK_MS)
         self.play_button.setText("Pause")
 
