@@ -17,11 +17,7 @@ from scipy.ndimage import map_coordinates
 from livepresenter.capture import FaceTracker, TrackedFace
 from livepresenter.capture.face import Face
 from livepresenter.engine.landmark import LandmarkEngine
-from livepresenter.engine.landmark.transfer import (
-    STABLE_POINTS,
-    RelativeTransfer,
-    fit_similarity,
-)
+from livepresenter.engine.landmark.transfer import STABLE_POINTS, fit_similarity
 from livepresenter.engine.landmark.warp import DenseWarp, WarpSettings
 
 GRID_CLIP = "grid_bbaf2n_256.mp4"
@@ -126,22 +122,23 @@ def test_mouth_opens_when_the_driver_opens(portraits_dir: Path, grid_tracked: li
     assert _lip_gap(seen) - _lip_gap(engine.portrait_landmarks) > 0.5 * driver_opening
 
 
-def test_opened_mouth_is_a_dark_cavity_with_teeth(portraits_dir: Path, grid_tracked: list[TrackedFace]) -> None:
-    """Inside the target inner-lip outline: a cavity as dark as the portrait's shadows (not
-    stretched lip texture) with teeth brighter than the skin."""
-    portrait = _read_rgb(portraits_dir / "mona_lisa_leonardo.jpg")
+def test_opened_mouth_is_a_dark_cavity_with_teeth(portraits_dir: Path) -> None:
+    """Jaw dropped wide: inside the inner-lip outline, a good share is as dark as the portrait's
+    shadows (the cavity) and a good share brighter than most of the skin (teeth), where the warp
+    alone would only show the stretched lip line."""
+    portrait = _read_rgb(portraits_dir / "nikola_tesla_c1890_napoleon_sarony.jpg")
     engine = _engine(portrait)
-    transfer = RelativeTransfer(engine.portrait_landmarks, grid_tracked[0].face.landmarks)
-    target = transfer(grid_tracked[WIDE_OPEN_FRAME].face.landmarks)
+    target = engine.portrait_landmarks
+    target[np.r_[5:12, 55:60, 65:68]] += (0.0, 0.2 * np.linalg.norm(target[45] - target[36]))
     grey = cv2.cvtColor(engine.animate_landmarks(target), cv2.COLOR_RGB2GRAY).astype(float)
     mouth = np.zeros(grey.shape, np.uint8)
     cv2.fillPoly(mouth, [np.round(target[60:68]).astype(np.int32)], 1)
     skin = np.zeros(grey.shape, np.uint8)
     cv2.fillPoly(skin, [cv2.convexHull(np.round(target[:27]).astype(np.int32))], 1)
     inside, face = grey[cv2.erode(mouth, np.ones((3, 3), np.uint8)) == 1], grey[skin == 1]
-    assert inside.size > 50
-    assert np.percentile(inside, 20) < 1.2 * np.percentile(face, 10)  # as dark as the face's shadows
-    assert np.percentile(inside, 95) > np.median(face)  # teeth: brighter than most skin
+    assert inside.size > 100
+    assert (inside < 1.2 * np.percentile(face, 10)).mean() > 0.25
+    assert (inside > np.median(face)).mean() > 0.2
 
 
 def test_head_translation_and_rotation_transfer_scaled_to_the_portrait(

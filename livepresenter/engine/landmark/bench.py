@@ -40,7 +40,7 @@ def run_benchmark(size: int = 512, frames: int = 200, *, media_dir: Path | None 
     media = media_dir or _default_media_dir()
     portrait_path, clip_path = media / _PORTRAIT, media / _CLIP
     if portrait_path.exists() and clip_path.exists():
-        portrait_full, driving, source = _read_rgb(portrait_path), _read_clip(clip_path), f"{media}"
+        portrait_full, driving, source = _read_rgb(portrait_path), _read_clip(clip_path), str(media)
     else:
         portrait_full = _read_rgb(_bundled_portrait())
         driving, source = None, "matplotlib grace_hopper.jpg (synthetic head motion)"

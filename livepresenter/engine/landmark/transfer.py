@@ -24,10 +24,10 @@ CLOSING_PAIRS = np.array(
     [(61, 67), (62, 66), (63, 65), (37, 41), (38, 40), (43, 47), (44, 46)]
 )
 _INNER_LIPS = CLOSING_PAIRS[:3]
+_JAW = np.arange(17)
 # Inner-lip gaps up to this many outer-eye-corner distances count as a closed mouth (landmark noise
 # on shut lips).
-CLOSED_MOUTH_GAP = 0.03
-EXPRESSION_SOFT_LIMIT: float | None = 0.3
+_CLOSED_MOUTH_GAP = 0.02
 # How a jaw closes: lower lip points move all the way, the chin and jaw line less towards the ears.
 _JAW_WEIGHTS = {
     **{i: 1.0 for i in (55, 56, 57, 58, 59, 65, 66, 67)},
@@ -106,9 +106,10 @@ class RelativeTransfer:
     """Turns driving landmarks into portrait landmarks, relative to a driving reference frame.
 
     One adjustment to plain relative motion: a reference whose mouth is open wider than the
-    portrait's (often the case: the reference is picked from the first seconds of speech) is first
-    closed down to the portrait's opening, so the portrait opens as the driver does beyond a closed
-    mouth instead of staying shut until the driver passes the reference's opening.
+    portrait's (and than a shut mouth's landmark noise) is first closed down to that opening. The
+    reference is often picked mid-speech; uncorrected, the portrait would stay shut until the driver
+    opened wider than then. With the portrait itself as reference (self-reconstruction) nothing
+    changes.
     """
 
     def __init__(self, portrait_landmarks: np.ndarray, reference_landmarks: np.ndarray) -> None:
@@ -119,14 +120,17 @@ class RelativeTransfer:
         self._reference_centre = self._reference[STABLE_POINTS].mean(0)
         self._portrait_centre = self._portrait[STABLE_POINTS].mean(0)
         self._down = face_down(self._portrait)
-        self._eye_distance = float(np.linalg.norm(self._reference[45] - self._reference[36]))
+        self._reference_down = face_down(self._reference)
 
     def __call__(self, driving_landmarks: np.ndarray) -> np.ndarray:
         """(68, 2) driving landmarks (any pixel frame consistent with the reference) -> (68, 2)
         float32 target landmarks in portrait pixels."""
         driving = driving_landmarks.astype(np.float64)
         head = fit_affine(self._reference[STABLE_POINTS], driving[STABLE_POINTS])
-        expression = _soften(head.inverse().apply(driving) - self._reference, self._eye_distance)
+        expression = head.inverse().apply(driving) - self._reference
+        # The jaw contour keeps only its up-down motion (the jaw opening): its sideways residual is
+        # mostly a head turn's perspective, which on a 2-D warp reshapes the portrait's face outline.
+        expression[_JAW] = np.outer(expression[_JAW] @ self._reference_down, self._reference_down)
         into_portrait = self._to_portrait.linear
         posed = self._portrait + expression @ into_portrait.T
         posed = uncross_closing_pairs(posed, self._down)
@@ -136,22 +140,14 @@ class RelativeTransfer:
         return target.astype(np.float32)
 
 
-def _soften(expression: np.ndarray, eye_distance: float) -> np.ndarray:
-    """Expression offsets with the largest ones eased off (a laugh or a squint transferred in full
-    distorts a face drawn in another shape); offsets well under EXPRESSION_SOFT_LIMIT are kept."""
-    if EXPRESSION_SOFT_LIMIT is None:
-        return expression
-    size = np.linalg.norm(expression, axis=1, keepdims=True) / (EXPRESSION_SOFT_LIMIT * eye_distance)
-    return expression / np.sqrt(1.0 + size**2)
-
-
 def _close_mouth(reference: np.ndarray, portrait: np.ndarray, portrait_scale: float) -> np.ndarray:
     """The reference with its jaw raised until its inner lips are no more open than the portrait's
     (compared in the reference's pixels; `portrait_scale` is portrait pixels per reference pixel)."""
     down = face_down(reference)
     gap = float(((reference[_INNER_LIPS[:, 1]] - reference[_INNER_LIPS[:, 0]]) @ down).mean())
-    portrait_gap = float(((portrait[_INNER_LIPS[:, 1]] - portrait[_INNER_LIPS[:, 0]]) @ face_down(portrait)).mean())
-    closed = CLOSED_MOUTH_GAP * float(np.linalg.norm(reference[45] - reference[36]))
+    portrait_lips = portrait[_INNER_LIPS[:, 1]] - portrait[_INNER_LIPS[:, 0]]
+    portrait_gap = float((portrait_lips @ face_down(portrait)).mean())
+    closed = _CLOSED_MOUTH_GAP * float(np.linalg.norm(reference[45] - reference[36]))
     excess = gap - max(portrait_gap / portrait_scale, closed)
     out = reference.copy()
     if excess > 0.0:
