@@ -37,6 +37,10 @@ def run_benchmark(size: int = 512, frames: int = 200, *, media_dir: Path | None 
     `media_dir`: the shared media folder (holding portraits/ and driving/); found as described in the
     module docstring when None.
     """
+    from livepresenter.pipeline.setup import single_threaded_blas
+
+    single_threaded_blas()  # as the pipelines run it
+
     media = media_dir or _default_media_dir()
     portrait_path, clip_path = media / _PORTRAIT, media / _CLIP
     if portrait_path.exists() and clip_path.exists():
@@ -90,6 +94,14 @@ def run_benchmark(size: int = 512, frames: int = 200, *, media_dir: Path | None 
     }
     log.info("landmark engine benchmark: %s", result)
     return result
+
+
+def format_table(result: dict) -> str:
+    """The result as the lines `livepresenter bench landmark` prints."""
+    return (f"landmark engine, {result['size']}x{result['size']} portrait, {result['frames']} frames "
+            f"({result['source']})\n"
+            f"landmarks on 256 crop {result['landmarks_ms']:.2f} ms + animate {result['animate_ms']:.2f} ms = "
+            f"{result['total_ms']:.2f} ms median (p90 {result['total_ms_p90']:.2f}) -> {result['fps']:.0f} fps")
 
 
 def _default_media_dir() -> Path:
