@@ -69,8 +69,9 @@ def run_live(orchestrator, preview: bool) -> dict:
 
 
 def report(summary: dict, stats_json: Path | None) -> None:
-    print(f"livepresenter: {summary['frames_output']} frames sent at {summary['fps_output']:.1f} fps, latency "
-          f"p50 {summary['latency_ms']['p50']:.0f} ms / p95 {summary['latency_ms']['p95']:.0f} ms, "
+    latency = (f"latency p50 {summary['latency_ms']['p50']:.0f} ms / p95 {summary['latency_ms']['p95']:.0f} ms"
+               if summary["frames_captured"] else "no camera frames (idle motion), so no capture latency")
+    print(f"livepresenter: {summary['frames_output']} frames sent at {summary['fps_output']:.1f} fps, {latency}, "
           f"{summary['frames_dropped']} dropped ({summary['engine']}, {summary['presenter']})", file=sys.stderr)
     if stats_json is not None:
         stats_json.write_text(json.dumps(summary, indent=2) + "\n")
