@@ -132,15 +132,25 @@ def test_label_is_in_the_recording_unless_no_label(recording, flash_clip, tmp_pa
     assert diff[:40, :120].mean() < 1  # static stage background
 
 
+def recording_command(clip, out) -> list[str]:
+    """`livepresenter run` recording `out`, with `clip` as both camera and microphone."""
+    return [sys.executable, "-m", "livepresenter", "run", "--engine", "landmark", "--no-vcam", "--size", SIZE,
+            "--source", str(clip), "--audio-source", str(clip), "--record", str(out)]
+
+
+def start_recording_daemon(clip, out) -> subprocess.Popen:
+    """The recording command as a separate process, returned once it says it is recording."""
+    proc = subprocess.Popen(recording_command(clip, out), stderr=subprocess.PIPE, text=True)
+    for line in proc.stderr:
+        if "recording to" in line:
+            break
+    return proc
+
+
 def test_kill_9_leaves_a_playable_file(flash_clip, tmp_path):
     out = tmp_path / "killed.mp4"
-    proc = subprocess.Popen([sys.executable, "-m", "livepresenter", "run", "--engine", "landmark", "--no-vcam",
-                             "--size", SIZE, "--source", str(flash_clip), "--audio-source", str(flash_clip),
-                             "--record", str(out)], stderr=subprocess.PIPE, text=True)
+    proc = start_recording_daemon(flash_clip, out)
     try:
-        for line in proc.stderr:
-            if "recording to" in line:
-                break
         started = time.monotonic()
         time.sleep(4.0)
         recorded_s = time.monotonic() - started
@@ -157,13 +167,8 @@ def test_kill_9_leaves_a_playable_file(flash_clip, tmp_path):
 
 def test_ctrl_c_finishes_the_recording(flash_clip, tmp_path):
     out = tmp_path / "interrupted.mp4"
-    proc = subprocess.Popen([sys.executable, "-m", "livepresenter", "run", "--engine", "landmark", "--no-vcam",
-                             "--size", SIZE, "--source", str(flash_clip), "--audio-source", str(flash_clip),
-                             "--record", str(out)], stderr=subprocess.PIPE, text=True)
+    proc = start_recording_daemon(flash_clip, out)
     try:
-        for line in proc.stderr:
-            if "recording to" in line:
-                break
         time.sleep(1.5)
         proc.send_signal(signal.SIGINT)
         rest = proc.communicate(timeout=30)[1]
@@ -183,9 +188,7 @@ def test_disk_full_stops_the_recording_not_the_stream(flash_clip, tmp_path):
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
         resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
 
-    proc = subprocess.run([sys.executable, "-m", "livepresenter", "run", "--engine", "landmark", "--no-vcam",
-                           "--size", SIZE, "--source", str(flash_clip), "--audio-source", str(flash_clip),
-                           "--record", str(out), "--max-seconds", "4", "--stats-json", str(stats)],
+    proc = subprocess.run([*recording_command(flash_clip, out), "--max-seconds", "4", "--stats-json", str(stats)],
                           check=False, stderr=subprocess.PIPE, text=True, preexec_fn=small_disk, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stderr
