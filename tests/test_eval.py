@@ -197,6 +197,11 @@ def test_eval_command_errors_name_the_problem(tmp_path: Path, capsys: pytest.Cap
     assert "none.mp4 does not exist" in capsys.readouterr().err
     assert main(["eval", "--driving", str(tmp_path), "--report", str(tmp_path)]) == ExitStatus.USAGE
     assert "--report needs --presenter" in capsys.readouterr().err
+    # A missing report folder is refused before any clip is read (the clip here does not even exist).
+    missing = tmp_path / "no-such-folder"
+    assert main(["eval", "--driving", str(tmp_path / "none.mp4"), "--presenter", str(tmp_path),
+                 "--report", str(missing)]) == ExitStatus.USAGE
+    assert f"report folder {missing} does not exist" in capsys.readouterr().err
 
 
 def test_landmark_engine_beats_the_static_baseline_on_a_grid_clip(

@@ -50,6 +50,9 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"--max-frames must be at least 1, got {args.max_frames}")
     if args.report is not None and args.presenter is None:
         raise ConfigError("--report needs --presenter: the contact sheet shows portraits driven by the clips")
+    if args.report is not None and not args.report.is_dir():
+        # Checked before the minutes of evaluation, not after.
+        raise ConfigError(f"report folder {args.report} does not exist: create it or choose another --report")
     clips = _files(args.driving, VIDEO_SUFFIXES, "--driving", "video clips")
     presenters = _presenters(args.presenter)
     settings = EvalSettings(engine=args.engine, checkpoint=args.checkpoint, fomm_config=args.fomm_config,
@@ -86,13 +89,10 @@ def _presenters(spec: str | None) -> list[Presenter]:
 
 
 def _write_report(args: argparse.Namespace, evaluations: list[ClipEvaluation]) -> None:
-    from livepresenter.errors import InputError
     from livepresenter.evaluate.contact_sheet import contact_sheet, write_png
     from livepresenter.evaluate.report import report_document
 
     folder: Path = args.report
-    if not folder.is_dir():
-        raise InputError(f"report folder {folder} does not exist: create it or choose another --report")
     write_png(contact_sheet(evaluations, args.credit), folder / SHEET_NAME)
     document = report_document(evaluations, _command_line(args), _machine(), args.credit, SHEET_NAME)
     (folder / REPORT_NAME).write_text(document, encoding="utf-8")

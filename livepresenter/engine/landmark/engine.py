@@ -12,21 +12,27 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from livepresenter.capture.crop import crop_box_from_landmarks, crop_image, to_crop_coords
 from livepresenter.capture.face import Face, TrackedFace
 from livepresenter.engine.landmark.mouth import MouthFill
+from livepresenter.engine.landmark.mouth_gain import MouthGain, calibrate_mouth_gain
 from livepresenter.engine.landmark.transfer import RelativeTransfer
 from livepresenter.engine.landmark.warp import DenseWarp, WarpSettings
 
 log = logging.getLogger(__name__)
 
+_VIEW_SIDE = 256
+
 
 @dataclass(frozen=True)
 class LandmarkEngineSettings:
     """warp: dense-warp tuning. fill_mouth: paint the interior of a mouth opened wider than the
-    portrait's (off only for debugging the warp)."""
+    portrait's (off only for debugging the warp). calibrate_mouth: measure at `prepare` how this
+    portrait's mouth openings read and widen small ones that would read as shut (mouth_gain.py)."""
 
     warp: WarpSettings = field(default_factory=WarpSettings)
     fill_mouth: bool = True
+    calibrate_mouth: bool = True
 
 
 class LandmarkEngine:
@@ -41,6 +47,7 @@ class LandmarkEngine:
         self._warp: DenseWarp | None = None
         self._mouth: MouthFill | None = None
         self._transfer: RelativeTransfer | None = None
+        self._gain = MouthGain.identity()
         self._last: np.ndarray | None = None
 
     @property
@@ -56,6 +63,7 @@ class LandmarkEngine:
         self._landmarks = face.landmarks.astype(np.float32)
         self._warp = DenseWarp(self._portrait, self._landmarks, self._settings.warp)
         self._mouth = MouthFill(self._portrait, self._landmarks)
+        self._gain = self._calibrate(face) if self._settings.calibrate_mouth else MouthGain.identity()
         self._transfer = None
         self._last = None
         log.debug("landmark engine prepared: portrait %s, warp region %s", portrait.shape, self._warp.region)
@@ -88,11 +96,35 @@ class LandmarkEngine:
         """
         if self._warp is None or self._mouth is None:
             raise RuntimeError("LandmarkEngine.prepare() must be called first")
+        target = self._gain(target)
         out = self._warp(target)
         if self._settings.fill_mouth:
             self._mouth(out, target)
         self._last = out
         return out.copy()
+
+    def _calibrate(self, face: Face) -> MouthGain:
+        """The mouth gain, measured on the portrait's face at the tracker's 256-px framing (cheap to render)."""
+        from livepresenter.capture.landmarks import create_landmarker
+
+        assert self._portrait is not None and self._landmarks is not None
+        box = crop_box_from_landmarks(self._landmarks)
+        view = crop_image(self._portrait, box, _VIEW_SIDE)
+        landmarks = to_crop_coords(self._landmarks, box, _VIEW_SIDE)
+        corners = to_crop_coords(np.reshape(face.box, (2, 2)), box, _VIEW_SIDE).ravel()
+        warp = DenseWarp(view, landmarks, self._settings.warp)
+        mouth = MouthFill(view, landmarks)
+        landmarker = create_landmarker("dlib")
+
+        def render(target: np.ndarray) -> np.ndarray:
+            image = warp(target)
+            if self._settings.fill_mouth:
+                mouth(image, target)
+            return image
+
+        return calibrate_mouth_gain(
+            landmarks, tuple(float(v) for v in corners), render, landmarker.landmarks
+        )
 
     def _held(self) -> np.ndarray:
         if self._last is not None:

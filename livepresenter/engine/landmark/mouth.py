@@ -4,8 +4,8 @@ The warp can only stretch the portrait's own pixels, so an opened closed-mouth p
 smear of lip texture between the lips. It is painted over, feathered, inside the target inner-lip
 curve: a cavity as dark as the portrait's own shadows, lighter towards the lips (shading by a
 blurred copy of the mask, so it follows the lip shape rather than forming a bar) and towards the
-tongue low down, and teeth: the upper row under the upper lip, the lower row in shadow above the
-lower lip, fading in as the mouth opens, with the lip's shadow on them and faint gaps between teeth.
+tongue low down, and, on a wide-open mouth, a hint of teeth: the upper row under the upper lip, the lower row in
+shadow above the lower lip, with the lip's shadow on them and faint gaps between teeth.
 Colours come from the portrait (lip hue, shadows, highlights), so grayscale photographs stay gray
 and paintings keep their palette.
 """
@@ -25,9 +25,10 @@ _SUBDIVISIONS = 6
 
 # Opening beyond twice the portrait's own, in inter-ocular distances, at which the fill is opaque.
 _FULL_OPACITY_GAP = 0.05
-# Mouth opening (gap / mouth width) over which the teeth fade in: even slightly parted lips show
-# the teeth edges when speaking, and without them a small opening reads as a closed mouth.
-_TEETH_FADE = (0.0, 0.06)
+# Mouth opening (gap / mouth width) over which the teeth fade in: a hint of teeth on a wide-open mouth only.
+# Bright teeth in a speaking mouth read as a clenched grin (to viewers and to landmarkers alike) and pull the
+# face away from the portrait's identity; a dark cavity reads as open.
+_TEETH_FADE = (0.2, 0.45)
 _TEETH_OPACITY = 0.95
 _TEETH_PERCENTILE = 99
 # Visible teeth height under the upper lip and above the lower lip: at most these fractions of the

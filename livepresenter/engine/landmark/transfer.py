@@ -116,7 +116,7 @@ class RelativeTransfer:
         self._portrait = portrait_landmarks.astype(np.float64)
         reference = reference_landmarks.astype(np.float64)
         self._to_portrait = fit_similarity(reference[STABLE_POINTS], self._portrait[STABLE_POINTS])
-        self._reference = _close_mouth(reference, self._portrait, self._to_portrait.scale)
+        self._reference = _close_mouth(reference, self._portrait)
         self._reference_centre = self._reference[STABLE_POINTS].mean(0)
         self._portrait_centre = self._portrait[STABLE_POINTS].mean(0)
         self._down = face_down(self._portrait)
@@ -140,17 +140,25 @@ class RelativeTransfer:
         return target.astype(np.float32)
 
 
-def _close_mouth(reference: np.ndarray, portrait: np.ndarray, portrait_scale: float) -> np.ndarray:
-    """The reference with its jaw raised until its inner lips are no more open than the portrait's
-    (compared in the reference's pixels; `portrait_scale` is portrait pixels per reference pixel)."""
-    down = face_down(reference)
-    gap = float(((reference[_INNER_LIPS[:, 1]] - reference[_INNER_LIPS[:, 0]]) @ down).mean())
-    portrait_lips = portrait[_INNER_LIPS[:, 1]] - portrait[_INNER_LIPS[:, 0]]
-    portrait_gap = float((portrait_lips @ face_down(portrait)).mean())
-    closed = _CLOSED_MOUTH_GAP * float(np.linalg.norm(reference[45] - reference[36]))
-    excess = gap - max(portrait_gap / portrait_scale, closed)
-    out = reference.copy()
-    if excess > 0.0:
-        for index, weight in _JAW_WEIGHTS.items():
-            out[index] -= weight * excess * down
+def lip_opening(landmarks: np.ndarray) -> float:
+    """Mean inner-lip opening along the face's down direction, in outer-eye-corner distances (36-45)."""
+    points = np.asarray(landmarks, dtype=np.float64)
+    gap = float(((points[_INNER_LIPS[:, 1]] - points[_INNER_LIPS[:, 0]]) @ face_down(points)).mean())
+    return gap / max(float(np.linalg.norm(points[45] - points[36])), 1e-9)
+
+
+def lower_jaw(landmarks: np.ndarray, amount: float) -> np.ndarray:
+    """A copy with the jaw opened by `amount` outer-eye-corner distances (negative: closed), as a jaw moves:
+    the lower lip all the way, the chin and jaw line less towards the ears."""
+    out = np.asarray(landmarks, dtype=np.float64).copy()
+    step = amount * float(np.linalg.norm(out[45] - out[36])) * face_down(out)
+    for index, weight in _JAW_WEIGHTS.items():
+        out[index] += weight * step
     return out
+
+
+def _close_mouth(reference: np.ndarray, portrait: np.ndarray) -> np.ndarray:
+    """The reference with its jaw raised until its inner lips are no more open than the portrait's (or than a
+    shut mouth's landmark noise), both measured in their own eye distances."""
+    excess = lip_opening(reference) - max(lip_opening(portrait), _CLOSED_MOUTH_GAP)
+    return lower_jaw(reference, -excess) if excess > 0.0 else reference.copy()
