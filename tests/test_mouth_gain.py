@@ -14,7 +14,13 @@ from livepresenter.capture import FaceTracker
 from livepresenter.capture.crop import crop_box_from_landmarks, crop_image
 from livepresenter.engine.landmark import LandmarkEngine
 from livepresenter.engine.landmark.engine import LandmarkEngineSettings
-from livepresenter.engine.landmark.mouth_gain import MAX_EXTRA, MAX_GAIN, MIN_GAIN, OPENINGS, MouthGain
+from livepresenter.engine.landmark.mouth_gain import (
+    MAX_EXTRA,
+    MAX_GAIN,
+    MIN_GAIN,
+    OPENINGS,
+    MouthGain,
+)
 from livepresenter.engine.landmark.transfer import lip_opening, lower_jaw
 
 # A face whose openings read back only once past 0.06 (a moustache), and one that over-reads them by half.

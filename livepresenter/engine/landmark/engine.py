@@ -12,7 +12,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from livepresenter.capture.crop import crop_box_from_landmarks, crop_image, to_crop_coords
+from livepresenter.capture.crop import (
+    crop_box_from_landmarks,
+    crop_image,
+    to_crop_coords,
+)
 from livepresenter.capture.face import Face, TrackedFace
 from livepresenter.engine.landmark.mouth import MouthFill
 from livepresenter.engine.landmark.mouth_gain import MouthGain, calibrate_mouth_gain
