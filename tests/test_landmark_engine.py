@@ -212,3 +212,20 @@ def test_lost_face_holds_the_last_output(portraits_dir: Path, grid_tracked: list
     lost = grid_tracked[WIDE_OPEN_FRAME]
     held = engine.animate(TrackedFace(lost.index + 1, None, lost.crop_box, lost.crop, None))
     np.testing.assert_array_equal(held, before)
+
+
+def test_bench_landmark_reports_per_frame_and_prepare_times(
+    driving_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`livepresenter bench landmark --json`: the real portrait and clip, per-frame and one-off times (the numbers
+    are for BENCHMARKS.md; here only that they are measured and consistent)."""
+    import json
+
+    from livepresenter.cli.main import main
+
+    assert main(["bench", "landmark", "--json", "--repeats", "1"]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert driving_dir.is_dir()  # so the benchmark drives the real portrait with the real clip
+    assert result["frames"] == 50 and "synthetic" not in result["source"]
+    assert 0 < result["landmarks_ms"] < result["total_ms"] <= result["total_ms_p90"]
+    assert result["prepare_ms"] > 0
