@@ -27,6 +27,8 @@ from livepresenter.capture import FaceTracker, ReferencePicker, TrackedFace
 from livepresenter.capture.audio import AudioSource, check_audio_source, open_audio_source
 from livepresenter.capture.crop import crop_box_from_landmarks, crop_image, to_crop_coords
 from livepresenter.capture.source import Frame, FrameSource, SourceLost
+from livepresenter.compose.stage import Compositor
+from livepresenter.engine.base import AnimationEngine
 from livepresenter.errors import DeviceError, InputError, LivepresenterError
 from livepresenter.pipeline.idle import IdleMotion, smoothstep
 from livepresenter.pipeline.realface import realface_view
@@ -83,8 +85,8 @@ class _Presenter:
     """A presenter made ready for the hot path: engine prepared, compositor built."""
 
     name: str
-    engine: object
-    compositor: object
+    engine: AnimationEngine
+    compositor: Compositor
     portrait_size: tuple[int, int]
     neutral: TrackedFace  # the portrait's own face as a driving frame: the reference until a live one is picked
 
