@@ -82,12 +82,18 @@ class DlibLandmarker:
         import dlib
 
         # One HOG detector per landmarker: dlib's detector is not safe to run from two threads at once
-        # (the live worker tracks while a control thread prepares the next presenter's portrait).
-        self._detector = dlib.get_frontal_face_detector()
+        # (the live worker tracks while a control thread prepares the next presenter's portrait). Built at the
+        # first detection: building one holds the GIL for about 0.2 s, which a landmarker used only for refits
+        # (the landmark engine's mouth calibration) must not cost the live stream.
+        self._detector: dlib.fhog_object_detector | None = None
         self._predictor = _dlib_predictor()
 
     def detect(self, image_rgb: np.ndarray) -> list[Face]:
         image_rgb = _as_rgb(image_rgb)
+        if self._detector is None:
+            import dlib
+
+            self._detector = dlib.get_frontal_face_detector()
         upsample = 1 if min(image_rgb.shape[:2]) < self.upsample_below_px else 0
         rects, scores, _ = self._detector.run(image_rgb, upsample, self.score_threshold)
         faces = [
