@@ -38,8 +38,8 @@ _FADE_OUT = (0.08, 0.14)
 
 Render = Callable[[np.ndarray], np.ndarray]
 """Target landmarks (68, 2) -> the rendered face image in which they are read back."""
-Read = Callable[[np.ndarray, tuple[float, float, float, float]], np.ndarray | None]
-"""(image, face box x0, y0, x1, y1) -> the (68, 2) landmarks read inside that box, None when unreadable."""
+Read = Callable[[np.ndarray, tuple[float, float, float, float]], np.ndarray]
+"""(image, face box x0, y0, x1, y1) -> the (68, 2) landmarks read inside that box (a refit, no detection)."""
 
 
 @dataclass(frozen=True)
@@ -82,24 +82,19 @@ def calibrate_mouth_gain(
 ) -> MouthGain:
     """Measure how openings of this face read back (see the module docstring).
 
-    landmarks and face_box are in the pixels `render` draws in. Falls back to no gain when the rendered face
-    cannot be read.
+    landmarks and face_box are in the pixels `render` draws in.
     """
     rest = np.asarray(landmarks, dtype=np.float64)
-    readings = np.full((len(OPENINGS), len(_SMILES) * len(_JITTERS)), np.nan)
-    for i, amount in enumerate(OPENINGS):
-        for j, smile in enumerate(_SMILES):
-            image = render(_smile(lower_jaw(rest, amount), smile).astype(np.float32))
-            for k, jitter in enumerate(_JITTERS):
-                seen = read(image, _jittered(face_box, *jitter))
-                if seen is not None:
-                    readings[i, j * len(_JITTERS) + k] = lip_opening(seen)
-    if np.isnan(readings).mean() > 0.5:
-        log.debug("mouth calibration: the rendered face could not be read; no gain")
-        return MouthGain.identity()
-    response = np.nanmean(readings, axis=1)
+
+    def read_back(amount: float) -> float:
+        """The opening read, averaged over the mouth shapes and the jittered boxes."""
+        images = [render(_smile(lower_jaw(rest, amount), smile).astype(np.float32)) for smile in _SMILES]
+        return float(np.mean([lip_opening(read(image, _jittered(face_box, *jitter)))
+                              for image in images for jitter in _JITTERS]))
+
+    response = np.array([read_back(amount) for amount in OPENINGS])
     # Increasing (a tiny slope breaks ties), so that its inverse is a function.
-    response = np.maximum.accumulate(np.nan_to_num(response - response[0], nan=0.0)) + 1e-4 * np.arange(len(OPENINGS))
+    response = np.maximum.accumulate(response - response[0]) + 1e-4 * np.arange(len(OPENINGS))
     log.debug("mouth calibration: openings %s read back as %s", OPENINGS, np.round(response, 3))
     return MouthGain(response, lip_opening(rest))
 
