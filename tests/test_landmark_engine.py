@@ -17,7 +17,14 @@ from scipy.ndimage import map_coordinates
 from livepresenter.capture import FaceTracker, TrackedFace
 from livepresenter.capture.face import Face
 from livepresenter.engine.landmark import LandmarkEngine
-from livepresenter.engine.landmark.transfer import STABLE_POINTS, fit_similarity
+from livepresenter.engine.landmark.transfer import (
+    STABLE_POINTS,
+    RelativeTransfer,
+    fit_similarity,
+    lip_opening,
+    lower_jaw,
+    mouth_width,
+)
 from livepresenter.engine.landmark.warp import DenseWarp, WarpSettings
 
 GRID_CLIP = "grid_bbaf2n_256.mp4"
@@ -122,23 +129,54 @@ def test_mouth_opens_when_the_driver_opens(portraits_dir: Path, grid_tracked: li
     assert _lip_gap(seen) - _lip_gap(engine.portrait_landmarks) > 0.5 * driver_opening
 
 
-def test_opened_mouth_is_a_dark_cavity_with_teeth(portraits_dir: Path) -> None:
-    """Jaw dropped wide: inside the inner-lip outline, a good share is as dark as the portrait's
-    shadows (the cavity) and a good share brighter than most of the skin (teeth), where the warp
-    alone would only show the stretched lip line."""
-    portrait = _read_rgb(portraits_dir / "nikola_tesla_c1890_napoleon_sarony.jpg")
-    engine = _engine(portrait)
+def _jaw_dropped(engine: LandmarkEngine, amount: float) -> tuple[np.ndarray, np.ndarray]:
+    """The portrait rendered with its jaw dropped by `amount` eye distances, as grey values inside the target's
+    inner lips (eroded) and on the skin."""
     target = engine.portrait_landmarks
-    target[np.r_[5:12, 55:60, 65:68]] += (0.0, 0.2 * np.linalg.norm(target[45] - target[36]))
+    target[np.r_[5:12, 55:60, 65:68]] += (0.0, amount * np.linalg.norm(target[45] - target[36]))
     grey = cv2.cvtColor(engine.animate_landmarks(target), cv2.COLOR_RGB2GRAY).astype(float)
     mouth = np.zeros(grey.shape, np.uint8)
     cv2.fillPoly(mouth, [np.round(target[60:68]).astype(np.int32)], 1)
     skin = np.zeros(grey.shape, np.uint8)
     cv2.fillPoly(skin, [cv2.convexHull(np.round(target[:27]).astype(np.int32))], 1)
-    inside, face = grey[cv2.erode(mouth, np.ones((3, 3), np.uint8)) == 1], grey[skin == 1]
+    return grey[cv2.erode(mouth, np.ones((3, 3), np.uint8)) == 1], grey[skin == 1]
+
+
+def test_wide_open_mouth_is_a_dark_cavity_with_teeth(portraits_dir: Path) -> None:
+    """Jaw dropped as in a yawn: inside the inner-lip outline, a good share is as dark as the portrait's
+    shadows (the cavity) and a visible share brighter than most of the skin (teeth), where the warp
+    alone would only show the stretched lip line."""
+    engine = _engine(_read_rgb(portraits_dir / "nikola_tesla_c1890_napoleon_sarony.jpg"))
+    inside, face = _jaw_dropped(engine, 0.3)
     assert inside.size > 100
     assert (inside < 1.2 * np.percentile(face, 10)).mean() > 0.25
-    assert (inside > np.median(face)).mean() > 0.2
+    assert (inside > np.median(face)).mean() > 0.15
+
+
+def test_speaking_mouth_is_dark_without_teeth(portraits_dir: Path) -> None:
+    """A speaking opening is a dark cavity with no bright teeth (which read as a clenched grin)."""
+    engine = _engine(_read_rgb(portraits_dir / "nikola_tesla_c1890_napoleon_sarony.jpg"))
+    inside, face = _jaw_dropped(engine, 0.1)
+    assert inside.size > 30
+    assert (inside < 1.2 * np.percentile(face, 10)).mean() > 0.25
+    assert (inside > np.median(face)).mean() < 0.02
+
+
+def test_mouth_motion_is_scaled_to_a_smaller_mouth(portraits_dir: Path, grid_tracked: list[TrackedFace]) -> None:
+    """The driver opens the jaw: a portrait whose mouth is narrower (in eye distances) than the driver's
+    opens by the driver's opening times the width ratio; with the driver as its own portrait, by all of it."""
+    reference = grid_tracked[0].face.landmarks.astype(np.float64)
+    driving = lower_jaw(reference, 0.1)
+    driver_opening = lip_opening(driving) - lip_opening(reference)
+
+    own = RelativeTransfer(reference, reference)(driving)
+    assert lip_opening(own) - lip_opening(reference) == pytest.approx(driver_opening, rel=0.02)
+
+    portrait = _detect(_read_rgb(portraits_dir / "marie_curie_c1920.jpg")).landmarks.astype(np.float64)
+    ratio = mouth_width(portrait) / mouth_width(reference)
+    assert 0.6 < ratio < 0.95  # the premise: Curie's mouth is the narrower
+    opened = RelativeTransfer(portrait, reference)(driving)
+    assert lip_opening(opened) - lip_opening(portrait) == pytest.approx(ratio * driver_opening, rel=0.05)
 
 
 def test_head_translation_and_rotation_transfer_scaled_to_the_portrait(

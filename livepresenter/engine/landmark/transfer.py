@@ -6,7 +6,8 @@ landmarks that expressions barely move splits the motion into head pose (transla
 rotation, scale, and the foreshortening of a head turning or nodding) and expression (what is left
 once the pose is undone), so a nod is applied to the whole head rather than read as brows dropping
 onto the eyes. Pose and expression are carried into the portrait's frame by the reference-to-portrait
-similarity, which scales motion to the portrait's face size and turns it with the portrait's tilt.
+similarity, which scales motion to the portrait's face size and turns it with the portrait's tilt. The mouth's
+motion is further scaled to the portrait's mouth where that is the smaller one (see `mouth_scale`).
 """
 
 from __future__ import annotations
@@ -25,9 +26,13 @@ CLOSING_PAIRS = np.array(
 )
 _INNER_LIPS = CLOSING_PAIRS[:3]
 _JAW = np.arange(17)
+_MOUTH = np.arange(48, 68)
 # Inner-lip gaps up to this many outer-eye-corner distances count as a closed mouth (landmark noise
 # on shut lips).
 _CLOSED_MOUTH_GAP = 0.02
+# A mouth half the driver's width still gets this much of its motion (landmark noise on a tiny mouth must not
+# freeze it).
+_MIN_MOUTH_SCALE = 0.6
 # How a jaw closes: lower lip points move all the way, the chin and jaw line less towards the ears.
 _JAW_WEIGHTS = {
     **{i: 1.0 for i in (55, 56, 57, 58, 59, 65, 66, 67)},
@@ -105,11 +110,11 @@ def open_closing_pairs(landmarks: np.ndarray, down: np.ndarray, min_gaps: np.nda
 class RelativeTransfer:
     """Turns driving landmarks into portrait landmarks, relative to a driving reference frame.
 
-    One adjustment to plain relative motion: a reference whose mouth is open wider than the
-    portrait's (and than a shut mouth's landmark noise) is first closed down to that opening. The
+    Two adjustments to plain relative motion. A reference whose mouth is open wider than the
+    portrait's (and than a shut mouth's landmark noise) is first closed down to that opening: the
     reference is often picked mid-speech; uncorrected, the portrait would stay shut until the driver
-    opened wider than then. With the portrait itself as reference (self-reconstruction) nothing
-    changes.
+    opened wider than then. And the mouth and jaw move by `mouth_scale` of the driver's motion. With the
+    portrait itself as reference (self-reconstruction) neither changes anything.
     """
 
     def __init__(self, portrait_landmarks: np.ndarray, reference_landmarks: np.ndarray) -> None:
@@ -121,6 +126,7 @@ class RelativeTransfer:
         self._portrait_centre = self._portrait[STABLE_POINTS].mean(0)
         self._down = face_down(self._portrait)
         self._reference_down = face_down(self._reference)
+        self._mouth_scale = mouth_scale(self._portrait, self._reference)
 
     def __call__(self, driving_landmarks: np.ndarray) -> np.ndarray:
         """(68, 2) driving landmarks (any pixel frame consistent with the reference) -> (68, 2)
@@ -131,6 +137,8 @@ class RelativeTransfer:
         # The jaw contour keeps only its up-down motion (the jaw opening): its sideways residual is
         # mostly a head turn's perspective, which on a 2-D warp reshapes the portrait's face outline.
         expression[_JAW] = np.outer(expression[_JAW] @ self._reference_down, self._reference_down)
+        expression[_JAW] *= self._mouth_scale
+        expression[_MOUTH] *= self._mouth_scale
         into_portrait = self._to_portrait.linear
         posed = self._portrait + expression @ into_portrait.T
         posed = uncross_closing_pairs(posed, self._down)
@@ -145,6 +153,25 @@ def lip_opening(landmarks: np.ndarray) -> float:
     points = np.asarray(landmarks, dtype=np.float64)
     gap = float(((points[_INNER_LIPS[:, 1]] - points[_INNER_LIPS[:, 0]]) @ face_down(points)).mean())
     return gap / max(float(np.linalg.norm(points[45] - points[36])), 1e-9)
+
+
+def mouth_width(landmarks: np.ndarray) -> float:
+    """Corner-to-corner mouth width (points 48-54), in outer-eye-corner distances."""
+    points = np.asarray(landmarks, dtype=np.float64)
+    return float(np.linalg.norm(points[54] - points[48]) / max(float(np.linalg.norm(points[45] - points[36])), 1e-9))
+
+
+def mouth_scale(portrait: np.ndarray, reference: np.ndarray) -> float:
+    """How much of the driver's mouth motion a portrait's mouth carries: the ratio of mouth widths when the
+    portrait's mouth is the smaller (at most 1, at least `_MIN_MOUTH_SCALE`).
+
+    Face-size scaling alone moves a small mouth as far as the driver's wide one, which stretches it past
+    anything that face does, and it stops reading as that person (BENCHMARKS.md: identity distances on the
+    Pexels clip, and mouth amplitudes nearer the driver's). Motion relative to the feature's own size, as
+    FOMM's keypoints move in their local frames; a wider mouth is not driven beyond the driver's motion.
+    """
+    ratio = mouth_width(portrait) / max(mouth_width(reference), 1e-9)
+    return float(np.clip(ratio, _MIN_MOUTH_SCALE, 1.0))
 
 
 def lower_jaw(landmarks: np.ndarray, amount: float) -> np.ndarray:
