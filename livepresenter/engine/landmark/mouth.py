@@ -15,7 +15,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from livepresenter.engine.landmark.transfer import face_down, lip_opening
+from livepresenter.engine.landmark.transfer import eye_distance, face_down, lip_opening
 
 _OUTER_LIP = np.arange(48, 60)
 _INNER_LIP = np.arange(60, 68)
@@ -70,11 +70,10 @@ class MouthFill:
 
     def __call__(self, image: np.ndarray, target: np.ndarray) -> None:
         """Paint the interior into `image` (the warped portrait) in place, for target landmarks."""
-        eye_distance = float(np.linalg.norm(target[45] - target[36]))
         # A portrait's own open mouth still looks right stretched to twice its opening.
         opening = lip_opening(target)
         excess = opening - 2.0 * self._own_gap
-        gap = opening * eye_distance
+        gap = opening * eye_distance(target)
         opacity = float(np.clip(excess / _FULL_OPACITY_GAP, 0.0, 1.0))
         if opacity <= 0.0:
             return

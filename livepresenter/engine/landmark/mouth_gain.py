@@ -19,7 +19,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from livepresenter.engine.landmark.transfer import face_down, lip_opening, lower_jaw
+from livepresenter.engine.landmark.transfer import (
+    eye_distance,
+    face_down,
+    lip_opening,
+    lower_jaw,
+)
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +109,7 @@ def _smile(landmarks: np.ndarray, amount: float) -> np.ndarray:
     out = landmarks.copy()
     down = face_down(out)
     right = np.array([down[1], -down[0]])
-    step = amount * float(np.linalg.norm(out[45] - out[36]))
+    step = amount * eye_distance(out)
     for side, corners in ((-1.0, (48, 60)), (1.0, (54, 64))):
         out[list(corners)] += step * (side * right - 0.5 * down)
     return out

@@ -80,6 +80,12 @@ def fit_affine(source: np.ndarray, target: np.ndarray) -> Affine:
     return Affine(linear, mt - linear @ ms)
 
 
+def eye_distance(landmarks: np.ndarray) -> float:
+    """Outer-eye-corner distance (points 36-45), the unit face-relative sizes are measured in."""
+    points = np.asarray(landmarks, dtype=np.float64)
+    return max(float(np.linalg.norm(points[45] - points[36])), 1e-9)
+
+
 def face_down(landmarks: np.ndarray) -> np.ndarray:
     """Unit vector pointing from brows to chin: the eye line turned by 90 degrees."""
     eye_line = landmarks[42:48].mean(0) - landmarks[36:42].mean(0)
@@ -152,13 +158,13 @@ def lip_opening(landmarks: np.ndarray) -> float:
     """Mean inner-lip opening along the face's down direction, in outer-eye-corner distances (36-45)."""
     points = np.asarray(landmarks, dtype=np.float64)
     gap = float(((points[_INNER_LIPS[:, 1]] - points[_INNER_LIPS[:, 0]]) @ face_down(points)).mean())
-    return gap / max(float(np.linalg.norm(points[45] - points[36])), 1e-9)
+    return gap / eye_distance(points)
 
 
 def mouth_width(landmarks: np.ndarray) -> float:
     """Corner-to-corner mouth width (points 48-54), in outer-eye-corner distances."""
     points = np.asarray(landmarks, dtype=np.float64)
-    return float(np.linalg.norm(points[54] - points[48]) / max(float(np.linalg.norm(points[45] - points[36])), 1e-9))
+    return float(np.linalg.norm(points[54] - points[48])) / eye_distance(points)
 
 
 def mouth_scale(portrait: np.ndarray, reference: np.ndarray) -> float:
@@ -178,7 +184,7 @@ def lower_jaw(landmarks: np.ndarray, amount: float) -> np.ndarray:
     """A copy with the jaw opened by `amount` outer-eye-corner distances (negative: closed), as a jaw moves:
     the lower lip all the way, the chin and jaw line less towards the ears."""
     out = np.asarray(landmarks, dtype=np.float64).copy()
-    step = amount * float(np.linalg.norm(out[45] - out[36])) * face_down(out)
+    step = amount * eye_distance(out) * face_down(out)
     for index, weight in _JAW_WEIGHTS.items():
         out[index] += weight * step
     return out

@@ -24,6 +24,7 @@ import numpy as np
 from livepresenter.engine.landmark.transfer import (
     CLOSING_PAIRS,
     STABLE_POINTS,
+    eye_distance,
     face_down,
     fit_affine,
     open_closing_pairs,
@@ -101,21 +102,21 @@ class DenseWarp:
         pairs = self._landmarks[CLOSING_PAIRS[:, 1]] - self._landmarks[CLOSING_PAIRS[:, 0]]
         self._min_gaps = _MIN_GAP_FRACTION * np.maximum(pairs @ down, 0.0)
         height, width = image.shape[:2]
-        eye_distance = float(np.linalg.norm(self._landmarks[45] - self._landmarks[36]))
+        eye = eye_distance(self._landmarks)
         ring = _head_ring(self._landmarks, settings.ring_scale)
-        margin = settings.margin * eye_distance
+        margin = settings.margin * eye
         lo = np.maximum(np.floor(ring.min(0) - margin), 0).astype(int)
         hi = np.minimum(np.ceil(ring.max(0) + margin), [width, height]).astype(int)
         self.region = (int(lo[0]), int(lo[1]), int(hi[0]), int(hi[1]))
         self._origin = lo.astype(np.float64)
         self._unit = float(max(hi - lo))
-        keep = np.all((ring > lo + 0.25 * eye_distance) & (ring < hi - 0.25 * eye_distance), axis=1)
+        keep = np.all((ring > lo + 0.25 * eye) & (ring < hi - 0.25 * eye), axis=1)
         self._ring = ring[keep]
         self._companion_offsets = _companion_offsets(self._landmarks, down)
         self._anchors = self._normalize(_border_anchors(lo, hi))
         self._anchor_kernel = _kernel(self._anchors, self._anchors)
 
-        self._grid = self._make_grid(self.region, settings.grid_step * eye_distance)
+        self._grid = self._make_grid(self.region, settings.grid_step * eye)
         self._grid_anchor_kernel = _kernel_between(self._grid.x, self._grid.y, self._anchors)
         # The outermost samples are pinned to zero offset; cv2.resize holds them constant out to the
         # region's edge, so the edge (and the image border, where the region reaches it) never moves.
@@ -159,15 +160,15 @@ class DenseWarp:
     def _refine(self, dense: np.ndarray, spline: _Spline, detail: np.ndarray, scale: float) -> None:
         """Re-evaluate the spline on a fine grid around the eyes and mouth, where lids and lips pull
         hard over short distances, and blend it into `dense` (region offsets) with feathered edges."""
-        eye_distance = scale * float(np.linalg.norm(self._landmarks[45] - self._landmarks[36]))
-        margin = _DETAIL_MARGIN * eye_distance
+        eye = scale * eye_distance(self._landmarks)
+        margin = _DETAIL_MARGIN * eye
         x0, y0, x1, y1 = self.region
         lo = np.maximum(np.floor(detail.min(0) - margin).astype(int), (x0 + 1, y0 + 1))
         hi = np.minimum(np.ceil(detail.max(0) + margin).astype(int), (x1 - 1, y1 - 1))
         if np.any(hi - lo < 4):
             return
         box = (int(lo[0]), int(lo[1]), int(hi[0]), int(hi[1]))
-        grid = self._make_grid(box, self._settings.detail_step * eye_distance)
+        grid = self._make_grid(box, self._settings.detail_step * eye)
         fine = spline.offsets(grid, _kernel_between(grid.x, grid.y, self._anchors))
         fine = cv2.resize(fine.reshape(*grid.cells[::-1], 2), (box[2] - box[0], box[3] - box[1]))
         ramp = max(0.5 * margin, 1.0)
