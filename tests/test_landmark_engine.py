@@ -162,6 +162,15 @@ def test_speaking_mouth_is_dark_without_teeth(portraits_dir: Path) -> None:
     assert (inside > np.median(face)).mean() < 0.02
 
 
+def test_open_mouth_is_darker_than_a_beard(portraits_dir: Path) -> None:
+    """On a bearded portrait a speaking opening is darker than the darkest of the beard and the face's shadows:
+    as dark as them, it merges with the beard and reads as a shut mouth."""
+    engine = _engine(_read_rgb(portraits_dir / "abraham_lincoln_1863_alexander_gardner.jpg"))
+    inside, face = _jaw_dropped(engine, 0.1)
+    assert inside.size > 30
+    assert np.median(inside) < np.percentile(face, 3)
+
+
 def test_mouth_motion_is_scaled_to_a_smaller_mouth(portraits_dir: Path, grid_tracked: list[TrackedFace]) -> None:
     """The driver opens the jaw: a portrait whose mouth is narrower (in eye distances) than the driver's
     opens by the driver's opening times the width ratio; with the driver as its own portrait, by all of it."""
