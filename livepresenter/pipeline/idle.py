@@ -17,6 +17,7 @@ import numpy as np
 
 from livepresenter.capture.crop import to_crop_coords
 from livepresenter.capture.face import Face, TrackedFace
+from livepresenter.engine.landmark.transfer import eye_distance
 
 EASE_SECONDS = 1.2  # face lost: drift to the neutral pose this slowly (half as long to come back)
 BLINK_SECONDS = 0.18
@@ -60,7 +61,7 @@ class IdleMotion:
     def pose(self, t: float) -> np.ndarray:
         """Idle landmarks at time t (seconds): breathing, head sway, blinks, small mouth motion."""
         points = self.landmarks.copy()
-        eye_span = float(np.linalg.norm(points[45] - points[36]))
+        eye_span = eye_distance(points)
         centre = points[RIGID].mean(axis=0)
         angle = math.radians(1.6 * math.sin(2 * math.pi * t / 7.3) + 0.7 * math.sin(2 * math.pi * t / 3.1))
         scale = 1 + 0.006 * math.sin(2 * math.pi * t / 4.2)  # breathing
