@@ -278,35 +278,53 @@ def test_start_and_stop_while_live(live, tmp_path, monkeypatch):
     assert live.status()["recording"] is None and live.stats.frames_output > 0
 
 
-@pytest.fixture
-def pulse_null_sink(tmp_path_factory, monkeypatch):
-    """A PulseAudio daemon whose default microphone hears what is played into its null sink."""
-    if shutil.which("pulseaudio") is None:
-        pytest.skip("pulseaudio is not installed (scripts/setup.sh test installs it)")
-    pytest.importorskip("sounddevice", reason="needs libportaudio2 (scripts/setup.sh installs it)")
-    folder = tmp_path_factory.mktemp("pulse")
-    socket = folder / "native"
-    (folder / "null.pa").write_text(
-        f"load-module module-native-protocol-unix auth-anonymous=1 socket={socket}\n"
-        "load-module module-null-sink sink_name=vsink rate=48000 channels=1\n"
-        "set-default-sink vsink\nset-default-source vsink.monitor\n")
-    env = {**os.environ, "HOME": str(folder), "XDG_RUNTIME_DIR": str(folder)}
-    daemon = subprocess.Popen(["pulseaudio", "-n", "-F", str(folder / "null.pa"), "--exit-idle-time=-1",
-                               "--daemonize=no"], env=env, stderr=subprocess.DEVNULL)
-    try:
+class PulseServer:
+    """A PulseAudio daemon whose default microphone hears what is played into its null sink; stopping it is what
+    PortAudio sees when the only microphone is unplugged."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.socket = folder / "native"
+        (folder / "null.pa").write_text(
+            f"load-module module-native-protocol-unix auth-anonymous=1 socket={self.socket}\n"
+            "load-module module-null-sink sink_name=vsink rate=48000 channels=1\n"
+            "set-default-sink vsink\nset-default-source vsink.monitor\n")
+        self._daemon: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        self.socket.unlink(missing_ok=True)
+        env = {**os.environ, "HOME": str(self.folder), "XDG_RUNTIME_DIR": str(self.folder)}
+        self._daemon = subprocess.Popen(["pulseaudio", "-n", "-F", str(self.folder / "null.pa"),
+                                         "--exit-idle-time=-1", "--daemonize=no"], env=env, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 20
-        while not socket.exists():
-            assert daemon.poll() is None and time.monotonic() < deadline, "pulseaudio did not start"
+        while not self.socket.exists():
+            assert self._daemon.poll() is None and time.monotonic() < deadline, "pulseaudio did not start"
             time.sleep(0.05)
-        monkeypatch.setenv("PULSE_SERVER", f"unix:{socket}")
-        yield
-    finally:
+
+    def stop(self) -> None:
+        if self._daemon is None:
+            return
+        daemon, self._daemon = self._daemon, None
         os.kill(daemon.pid, signal.SIGTERM)
         try:
             daemon.wait(timeout=10)
         except subprocess.TimeoutExpired:
             os.kill(daemon.pid, signal.SIGKILL)
             daemon.wait()
+
+
+@pytest.fixture
+def pulse_null_sink(tmp_path_factory, monkeypatch):
+    if shutil.which("pulseaudio") is None:
+        pytest.skip("pulseaudio is not installed (scripts/setup.sh test installs it)")
+    pytest.importorskip("sounddevice", reason="needs libportaudio2 (scripts/setup.sh installs it)")
+    server = PulseServer(tmp_path_factory.mktemp("pulse"))
+    server.start()
+    try:
+        monkeypatch.setenv("PULSE_SERVER", f"unix:{server.socket}")
+        yield server
+    finally:
+        server.stop()
 
 
 def play_tone(after_s: float, length_s: float = 0.3) -> float:
@@ -345,6 +363,31 @@ def test_microphone_tone_lands_at_the_right_time(pulse_null_sink, live, tmp_path
     # The null sink renders in blocks of about 14 ms and the player's own callbacks jitter under load: measured
     # -8..+43 ms on a loaded 2-core machine. Stamping by PortAudio's ADC time instead was 80..570 ms off.
     assert abs(error) < 0.08, f"the tone is {error * 1000:.0f} ms off in the recording"
+
+
+def wait_for_log(caplog, text: str, within_s: float) -> None:
+    deadline = time.monotonic() + within_s
+    while not any(text in record.getMessage() for record in caplog.records):
+        assert time.monotonic() < deadline, f"nobody said {text!r}"
+        time.sleep(0.1)
+
+
+def test_microphone_unplugged_mid_recording_is_said_and_comes_back(pulse_null_sink, live, tmp_path, caplog):
+    """The only microphone goes away mid-recording (its sound server stops): the recording goes on, says so once,
+    and when the microphone is back its sound lands in the recording at the right time."""
+    path = live.start_recording(tmp_path / "unplugged.mp4")
+    started_at = wait_for_first_frame(live)
+    time.sleep(2.0)  # the stream is running
+    pulse_null_sink.stop()
+    wait_for_log(caplog, "stopped sending sound (unplugged?)", within_s=15)
+    pulse_null_sink.start()
+    wait_for_log(caplog, "sound is back in the recording", within_s=20)
+    played_at = play_tone(after_s=0.5)
+    live.stop_recording()
+    assert sum("stopped sending sound" in record.getMessage() for record in caplog.records) == 1
+    assert live.stats.frames_output > 0
+    error = tone_onset(path) - (played_at - started_at)
+    assert abs(error) < 0.08, f"the tone after the microphone came back is {error * 1000:.0f} ms off"
 
 
 def test_sample_clock_takes_the_earliest_consistent_arrival():

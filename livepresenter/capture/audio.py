@@ -16,7 +16,7 @@ import logging
 import queue
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -25,11 +25,11 @@ from typing import Protocol
 import av
 import numpy as np
 
-from livepresenter.errors import DeviceError, InputError
+from livepresenter.errors import DeviceError, InputError, LivepresenterError
 from livepresenter.media.mp4_writer import AudioFormat
 
-__all__ = ["AudioBlock", "AudioFilePlayer", "AudioSource", "Microphone", "SampleClock", "check_audio_source",
-           "open_audio_source"]
+__all__ = ["AudioBlock", "AudioFilePlayer", "AudioSource", "Microphone", "ReopeningSource", "SampleClock",
+           "check_audio_source", "open_audio_source"]
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +38,10 @@ _MEDIA_SUFFIXES = {".wav", ".flac", ".mp3", ".ogg", ".oga", ".opus", ".m4a", ".a
 MIC_BLOCK_FRAMES = 1024  # about 21 ms at 48 kHz; PortAudio needs an explicit block size to run in real time
 MIC_QUEUE_S = 5.0
 FILE_BLOCK_S = 0.02
+# A source with no block for this long has gone quiet (a PulseAudio stream's first blocks can take 1.5 s to come);
+# it is then reopened every REOPEN_EVERY_S seconds.
+QUIET_S = 3.0
+REOPEN_EVERY_S = 2.0
 
 
 @dataclass(frozen=True)
@@ -198,6 +202,66 @@ class Microphone:
                 log.debug("%s: %s", self.description, exc)
             if self.dropped:
                 log.warning("%s: %d sound blocks dropped (the recorder fell behind)", self.description, self.dropped)
+
+
+class ReopeningSource:
+    """A source that is reopened when it goes quiet, so that sound comes back when the microphone does.
+
+    A microphone unplugged mid-recording (or its sound server gone) stops delivering blocks without an error. After
+    `QUIET_S` seconds without one this is said once, and the source is reopened every `REOPEN_EVERY_S` seconds
+    until it delivers again; the recording has silence in between, and blocks carry capture times, so what follows
+    lands where it belongs. A reopened source must deliver the format the recording was started with.
+    """
+
+    def __init__(self, source: AudioSource, reopen: Callable[[], AudioSource]) -> None:
+        self.audio_format = source.audio_format
+        self.description = source.description
+        self._source: AudioSource | None = source
+        self._reopen = reopen
+        self._last_block = self._last_try = time.monotonic()
+        self._quiet = False
+
+    def read(self, timeout: float) -> AudioBlock | None:
+        if self._source is None:
+            time.sleep(timeout)
+            block = None
+        else:
+            block = self._source.read(timeout)
+        now = time.monotonic()
+        if block is not None:
+            if self._quiet:
+                log.warning("%s: sound is back in the recording", self.description)
+                self._quiet = False
+            self._last_block = now
+        elif now - self._last_block >= QUIET_S:
+            if not self._quiet:
+                log.warning("%s stopped sending sound (unplugged?): the recording goes on with silence until "
+                            "it is back", self.description)
+                self._quiet = True
+            if now - self._last_try >= REOPEN_EVERY_S:
+                self._try_reopen(now)
+        return block
+
+    def _try_reopen(self, now: float) -> None:
+        self._last_try = now
+        self.close()  # PortAudio restarts to find devices, which it must not do with a stream open
+        try:
+            source = self._reopen()
+        except LivepresenterError as exc:
+            log.debug("%s is not back yet: %s", self.description, exc)
+            return
+        if source.audio_format != self.audio_format:
+            log.debug("%s came back as %s, not %s: not used", source.description, source.audio_format,
+                      self.audio_format)
+            source.close()
+            return
+        self._source = source
+        self._last_block = now  # give the new stream QUIET_S to start
+
+    def close(self) -> None:
+        if self._source is not None:
+            source, self._source = self._source, None
+            source.close()
 
 
 class AudioFilePlayer:
