@@ -80,13 +80,14 @@ def check_audio_source(spec: str | None) -> None:
 
 
 def open_audio_source(spec: str | None, clock_start: float) -> AudioSource:
-    """A microphone (None: the default one; an index or part of a name) or a file played from `clock_start`.
+    """A microphone (None: the default one; an index or part of a name), reopened should it go quiet, or a file
+    played from `clock_start`.
 
     Raises DeviceError when PortAudio or the microphone is missing, InputError for an unusable file.
     """
     if spec is not None and _is_file_spec(spec):
         return AudioFilePlayer(Path(spec), clock_start)
-    return Microphone(spec)
+    return ReopeningSource(Microphone(spec), lambda: Microphone(spec))
 
 
 class SampleClock:

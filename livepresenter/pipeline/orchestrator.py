@@ -24,7 +24,7 @@ import cv2
 import numpy as np
 
 from livepresenter.capture import FaceTracker, ReferencePicker, TrackedFace
-from livepresenter.capture.audio import AudioSource, ReopeningSource, check_audio_source, open_audio_source
+from livepresenter.capture.audio import AudioSource, check_audio_source, open_audio_source
 from livepresenter.capture.crop import crop_box_from_landmarks, crop_image, to_crop_coords
 from livepresenter.capture.source import Frame, FrameSource, SourceLost
 from livepresenter.compose.stage import Compositor
@@ -287,12 +287,8 @@ class Orchestrator:
         return recorder.path
 
     def _open_audio(self) -> AudioSource | None:
-        """The recording's sound, reopened should it go quiet (a microphone unplugged and plugged back in)."""
-        def reopen() -> AudioSource:
-            return open_audio_source(self.settings.audio_source, self._started)
-
         try:
-            return ReopeningSource(reopen(), reopen)
+            return open_audio_source(self.settings.audio_source, self._started)
         except DeviceError as exc:
             if not self._said_no_sound:
                 log.warning("%s; recording video only", exc)
