@@ -20,6 +20,7 @@ from livepresenter.engine.landmark import LandmarkEngine
 from livepresenter.engine.landmark.transfer import (
     STABLE_POINTS,
     RelativeTransfer,
+    eye_distance,
     fit_similarity,
     lip_opening,
     lower_jaw,
@@ -133,7 +134,7 @@ def _jaw_dropped(engine: LandmarkEngine, amount: float) -> tuple[np.ndarray, np.
     """The portrait rendered with its jaw dropped by `amount` eye distances, as grey values inside the target's
     inner lips (eroded) and on the skin."""
     target = engine.portrait_landmarks
-    target[np.r_[5:12, 55:60, 65:68]] += (0.0, amount * np.linalg.norm(target[45] - target[36]))
+    target[np.r_[5:12, 55:60, 65:68]] += (0.0, amount * eye_distance(target))
     grey = cv2.cvtColor(engine.animate_landmarks(target), cv2.COLOR_RGB2GRAY).astype(float)
     mouth = np.zeros(grey.shape, np.uint8)
     cv2.fillPoly(mouth, [np.round(target[60:68]).astype(np.int32)], 1)
