@@ -25,7 +25,7 @@ from tests.conftest import FIXTURES, MEDIA
 PRED_MAX, PRED_MEAN = 0.1, 0.01
 KP_ATOL = 1e-3  # float32 everywhere: only summation order differs (~1e-6)
 EXACT_MAX = 2e-3  # float32 rewrites: the parity tests' image tolerance
-FAST = [name for name in supported_precisions() if name != "fp32" and PRECISIONS[name].device_type == "cpu"]
+FAST = [name for name in supported_precisions() if name != "fp32"]  # CUDA paths too where torch sees a GPU
 CHECKPOINTS = ["dev-small", "dev-vox256-narrow"]
 
 
@@ -71,8 +71,8 @@ def run(animator: Animator, crops: list[np.ndarray]) -> tuple[list[dict], list[t
     keypoints, predictions = [], []
     for crop in crops[1:]:
         kp = animator.keypoints(animator.to_tensor(crop))
-        keypoints.append(kp)
-        predictions.append(animator.generate(animator.normalized(kp)).float())
+        keypoints.append({key: value.float().cpu() for key, value in kp.items()})
+        predictions.append(animator.generate(animator.normalized(kp)).float().cpu())
     return keypoints, predictions
 
 
@@ -108,7 +108,28 @@ def test_keypoints_agree_with_fp32(outputs, precision):
     for source in ("fixture", "clips"):
         for fast, reference in zip(results[precision][source][0], results["fp32"][source][0]):
             for key in reference:
-                assert torch.allclose(fast[key].float(), reference[key], atol=KP_ATOL), f"{source} {key}"
+                assert torch.allclose(fast[key], reference[key], atol=KP_ATOL), f"{source} {key}"
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU on this machine")
+def test_cuda_graph_replays_what_the_plain_cuda_path_computes():
+    """animate() through one captured CUDA graph gives the frames the step-by-step call gives, also
+    after the reference changes (the graph holds it as a constant and must be rebuilt)."""
+    model = load("dev-vox256-narrow")
+    crops = clip_crops(count=6)
+    frames = {}
+    for precision in ("cuda_fp16", "cuda_fp16_graphs"):
+        animator = Animator(model, precision=precision)
+        animator.set_source(crops[0])
+        animator.set_reference(crops[1])
+        out = [animator.animate(crop) for crop in crops[1:4]]
+        animator.set_reference(crops[3])
+        out += [animator.animate(crop) for crop in crops[3:]]
+        frames[precision] = np.stack(out).astype(np.int16)
+    # The same frame under the two references differs clearly, so a stale graph would show.
+    assert np.abs(frames["cuda_fp16"][2] - frames["cuda_fp16"][3]).mean() > 1.0
+    diff = np.abs(frames["cuda_fp16_graphs"] - frames["cuda_fp16"])  # cuDNN may pick other kernels
+    assert diff.max() <= 3 and diff.mean() < 0.5, f"graph replay differs: max {diff.max()} mean {diff.mean():.3g}"
 
 
 def test_transposed_conv_equals_upsample_then_conv():
@@ -155,7 +176,11 @@ def test_best_precision_follows_cpu_features_and_runtimes(monkeypatch, bf16, ope
     monkeypatch.setattr(animator_module, "cpu_has_bf16", lambda: bf16)
     monkeypatch.setattr(animator_module, "openvino_installed", lambda: openvino)
     assert best_precision("cpu") == expected
-    assert best_precision("cuda:0") == "cuda_fp16"
+    assert best_precision("cuda:0") == "cuda_fp16_graphs"
     from livepresenter.engine.fomm_engine import auto_precision
 
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert auto_precision() == "cuda_fp16_graphs"  # a GPU torch can see wins without being asked for
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert auto_precision() == expected
     assert auto_precision("cpu") == expected

@@ -25,12 +25,15 @@ def feather_mask(size: int, feather: float = FEATHER) -> np.ndarray:
     return np.outer(ramp, ramp).astype(np.float32)
 
 
-def auto_precision(device: str) -> str:
-    """The fastest precision that stays within the accuracy targets on this device (decided from
-    CPU features and installed runtimes, see `livepresenter.fomm.animator.best_precision`)."""
+def auto_precision(device: str | None = None) -> str:
+    """The fastest precision that stays within the accuracy targets on `device` (default: the GPU
+    when torch sees one, else the CPU; decided from CPU features and installed runtimes, see
+    `livepresenter.fomm.animator.best_precision`)."""
+    import torch
+
     from livepresenter.fomm.animator import best_precision
 
-    return best_precision(device)
+    return best_precision(device or ("cuda" if torch.cuda.is_available() else "cpu"))
 
 
 class FommEngine:
@@ -38,11 +41,11 @@ class FommEngine:
 
     name = "fomm"
 
-    def __init__(self, checkpoint: Path, config: Path | None = None, device: str = "cpu",
+    def __init__(self, checkpoint: Path, config: Path | None = None, device: str | None = None,
                  precision: str = "auto", align_corners: bool = False) -> None:
         from livepresenter.fomm import Animator, load_fomm
 
-        model = load_fomm(checkpoint, config, device=device, align_corners=align_corners)
+        model = load_fomm(checkpoint, config, align_corners=align_corners)  # the precision picks the device
         self.animator = Animator(model, precision=auto_precision(device) if precision == "auto" else precision)
         self._portrait: np.ndarray | None = None
         self._last: np.ndarray | None = None

@@ -24,7 +24,7 @@ def create_engine(
     name: str,
     checkpoint: str | os.PathLike[str] | None = None,
     fomm_config: str | os.PathLike[str] | None = None,
-    device: str = "cpu",
+    device: str | None = None,
     precision: str = "auto",
 ) -> AnimationEngine:
     """Build the engine called `name`; "auto" is FOMM when a checkpoint is configured, else the landmark engine.

@@ -35,7 +35,8 @@ class Precision:
     `fused` runs the inference rewrite of `fused.py` (BatchNorm folded, up blocks as transposed
     convs); `runtime` "openvino" compiles the per-frame networks with OpenVINO and falls back to
     the `fallback` precision when the package is missing; `cuda_graphs` replays the whole
-    per-frame call as one CUDA graph.
+    per-frame call as one CUDA graph; `motion_tf32` lets cuDNN run the dense motion network's
+    float32 convolutions in TF32 (see `networks.TorchNetworks`).
     """
 
     name: str
@@ -46,6 +47,7 @@ class Precision:
     runtime: str = "torch"
     fallback: str | None = None
     cuda_graphs: bool = False
+    motion_tf32: bool = False
 
 
 PRECISIONS: dict[str, Precision] = {p.name: p for p in (
@@ -55,9 +57,10 @@ PRECISIONS: dict[str, Precision] = {p.name: p for p in (
     Precision("openvino_fp32", "cpu", fused=True, runtime="openvino", fallback="fp32_channels_last"),
     Precision("openvino_bf16", "cpu", torch.bfloat16, fused=True, runtime="openvino", fallback="bf16_mixed"),
     Precision("cuda_fp32", "cuda", channels_last=True, fused=True),
-    Precision("cuda_fp16", "cuda", torch.float16, channels_last=True, fused=True),
-    Precision("cuda_bf16", "cuda", torch.bfloat16, channels_last=True, fused=True),
-    Precision("cuda_fp16_graphs", "cuda", torch.float16, channels_last=True, fused=True, cuda_graphs=True),
+    Precision("cuda_fp16", "cuda", torch.float16, channels_last=True, fused=True, motion_tf32=True),
+    Precision("cuda_bf16", "cuda", torch.bfloat16, channels_last=True, fused=True, motion_tf32=True),
+    Precision("cuda_fp16_graphs", "cuda", torch.float16, channels_last=True, fused=True, cuda_graphs=True,
+              motion_tf32=True),
 )}
 
 
@@ -93,10 +96,11 @@ def best_precision(device: str = "cpu") -> str:
 
     Measured on 2-core AVX512-BF16 machines (BENCHMARKS.md): openvino_bf16 is the fastest, then
     bf16_mixed without openvino; in float32 (the choice without bf16) openvino beats PyTorch.
-    CUDA: fp16 with float32 keypoints and motion (not yet measured on a GPU).
+    CUDA (measured on an H100 and an H200): fp16 replayed as one CUDA graph; without the graph the
+    per-frame call is bound by kernel launches and fp16/bf16/fp32 differ little.
     """
     if device.startswith("cuda"):
-        return "cuda_fp16"
+        return "cuda_fp16_graphs"
     if cpu_has_bf16():
         return "openvino_bf16" if openvino_installed() else "bf16_mixed"
     return "openvino_fp32" if openvino_installed() else "fp32_channels_last"
@@ -119,8 +123,9 @@ def available(precision: Precision) -> Precision:
 def build_networks(model: FommModel, precision: Precision) -> TorchNetworks:
     """The networks `precision` runs; the loaded model is left as it is unless precision is fp32."""
     kp_detector, generator = model.kp_detector, model.generator
+    device = torch.device(precision.device_type)
     if not precision.fused:
-        return TorchNetworks(kp_detector, generator, torch.device(precision.device_type), precision.channels_last)
+        return TorchNetworks(kp_detector, generator, device, precision.channels_last, precision.motion_tf32)
     example = torch.full((1, model.config.model_params["common_params"]["num_channels"],
                           model.image_size, model.image_size), 0.5)
     if precision.runtime == "openvino":
@@ -130,7 +135,7 @@ def build_networks(model: FommModel, precision: Precision) -> TorchNetworks:
         decoder_precision = "bf16" if precision.dtype == torch.bfloat16 else "f32"
         return OpenVinoNetworks(kp_detector, generator, example, decoder_precision)
     kp_detector, generator = prepare(kp_detector, generator, example, precision.dtype)
-    return TorchNetworks(kp_detector, generator, torch.device(precision.device_type), precision.channels_last)
+    return TorchNetworks(kp_detector, generator, device, precision.channels_last, precision.motion_tf32)
 
 
 class FrameGraph:
