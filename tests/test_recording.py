@@ -8,6 +8,7 @@ The microphone test drives the real PortAudio path through a PulseAudio null sin
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import resource
@@ -26,7 +27,9 @@ import pytest
 from livepresenter.capture.audio import AudioFilePlayer, SampleClock
 from livepresenter.cli.main import main
 from livepresenter.errors import DeviceError, ExitStatus
+from livepresenter.media.mp4_writer import retag
 from livepresenter.pipeline.orchestrator import LiveSettings, Orchestrator
+from livepresenter.sinks.recorder import Recorder
 
 CLIP = "grid_bbaf2n_256.mp4"  # 25 fps, 3 s, a talking head
 FPS = 25
@@ -276,6 +279,58 @@ def test_start_and_stop_while_live(live, tmp_path, monkeypatch):
     with pytest.raises(DeviceError, match="^cannot record to .*choose a writable folder$"):
         live.start_recording(path / "inside-a-file.mp4")
     assert live.status()["recording"] is None and live.stats.frames_output > 0
+
+
+def test_a_switch_while_recording_names_every_presenter_in_the_tags(live, portraits_dir, tmp_path):
+    path = live.start_recording(tmp_path / "switch.mp4")
+    wait_for_first_frame(live)
+    name = live.switch_presenter(str(portraits_dir / "einstein_1947_orren_jack_turner.jpg"))
+    recorder = live.recorder
+    switched_at = recorder.frames_written
+    deadline = time.monotonic() + 30
+    while recorder.frames_written < switched_at + 10:
+        assert time.monotonic() < deadline, "no frames reached the recording after the switch"
+        time.sleep(0.02)
+    assert live.stop_recording() == path
+    with av.open(str(path)) as container:
+        tags = dict(container.metadata)
+    assert tags["title"] == f"Grace Hopper and {name} (synthetic video)"
+    assert "re-enactment of Grace Hopper and " + name in tags["comment"]
+    assert f"presenter=Grace Hopper; presenter={name}; engine=landmark;" in tags["description"]
+    assert len(video_frames(path)) == recorder.frames_written  # the copy kept every frame
+    assert sorted(tmp_path.iterdir()) == [path]  # and left nothing beside it
+
+
+def test_retagging_on_a_full_disk_leaves_the_file_as_it_was(recording, tmp_path, caplog):
+    """The finished file is copied to change its tags; when the copy cannot be written the original stays."""
+    copy = tmp_path / "rec.mp4"
+    shutil.copy(recording, copy)
+    before = copy.read_bytes()
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (len(before) // 2, hard))  # Python ignores SIGXFSZ: writes get EFBIG
+    try:
+        with pytest.raises(OSError):
+            retag(copy, {"title": "someone else"})
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+    assert copy.read_bytes() == before and sorted(tmp_path.iterdir()) == [copy]
+
+
+def test_tags_that_cannot_be_rewritten_are_said_in_one_line(tmp_path, monkeypatch, caplog):
+    def full_disk(path, metadata):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr("livepresenter.sinks.recorder.retag", full_disk)
+    path = tmp_path / "rec.mp4"
+    recorder = Recorder(path, (64, 48), FPS, metadata={"title": "first"})
+    for index in range(10):
+        recorder.send(np.full((48, 64, 3), 20 * index, np.uint8), index / FPS)
+    recorder.close(metadata={"title": "everyone"})
+    (warning,) = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert warning == f"recording {path} keeps the tags it started with: rewriting them failed (the disk is full)"
+    with av.open(str(path)) as container:
+        assert container.metadata["title"] == "first"
+    assert len(video_frames(path)) == 10 and not recorder.failed
 
 
 class PulseServer:

@@ -346,6 +346,32 @@ def _cut_torn_fragment(path: Path) -> None:
             file.truncate(keep)
 
 
+def retag(path: Path, metadata: Mapping[str, str]) -> None:
+    """Replace the container tags of the MP4 at `path`, keeping its streams bit for bit.
+
+    A fragmented MP4 keeps its tags in the header written before the first frame, so they cannot be changed in
+    place: the streams are copied into a new file beside it, which then replaces it. On an error (a full disk)
+    the copy is removed and `path` is left as it was; the error (OSError or av.FFmpegError) is raised.
+    """
+    path = Path(path)
+    temporary = path.with_name(f".{path.name}.retag")
+    try:
+        with av.open(str(path)) as source, av.open(str(temporary), mode="w", format="mp4",
+                                                   options=_PLAIN_OPTIONS) as target:
+            target.metadata.update(metadata)
+            streams = {stream.index: target.add_stream_from_template(stream)
+                       for stream in source.streams if stream.type in ("video", "audio")}
+            for packet in source.demux(*(source.streams[index] for index in streams)):
+                if packet.dts is None:
+                    continue
+                packet.stream = streams[packet.stream.index]
+                target.mux(packet)
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
 def _create(path: Path, options: dict[str, str]) -> av.container.OutputContainer:
     try:
         return av.open(str(path), mode="w", format="mp4", options=options)

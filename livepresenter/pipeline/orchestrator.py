@@ -18,14 +18,23 @@ import logging
 import threading
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import cv2
 import numpy as np
 
 from livepresenter.capture import FaceTracker, ReferencePicker, TrackedFace
-from livepresenter.capture.audio import AudioSource, check_audio_source, open_audio_source
-from livepresenter.capture.crop import crop_box_from_landmarks, crop_image, to_crop_coords
+from livepresenter.capture.audio import (
+    AudioSource,
+    check_audio_source,
+    open_audio_source,
+)
+from livepresenter.capture.crop import (
+    crop_box_from_landmarks,
+    crop_image,
+    to_crop_coords,
+)
 from livepresenter.capture.source import Frame, FrameSource, SourceLost
 from livepresenter.compose.stage import Compositor
 from livepresenter.engine.base import AnimationEngine
@@ -73,11 +82,23 @@ class LiveSettings:
 
 @dataclass
 class _Recording:
-    """A recording in progress: the sink, and the audio thread feeding it (None: video only)."""
+    """A recording in progress: the sink, the audio thread feeding it (None: video only), and who was shown
+    (presenters and engines in order of appearance, for the file's tags)."""
 
     recorder: Recorder
     audio_thread: threading.Thread | None
     stop: threading.Event
+    started: datetime
+    presenters: list[str]
+    engines: list[str]
+
+    def shown(self, presenter: str, engine: str) -> None:
+        for seen, name in ((self.presenters, presenter), (self.engines, engine)):
+            if name not in seen:
+                seen.append(name)
+
+    def tags(self) -> dict[str, str]:
+        return provenance(self.presenters, self.engines, self.started)
 
 
 @dataclass
@@ -199,6 +220,8 @@ class Orchestrator:
             self.picker.offer(self._reference)
         self._start_fade(time.monotonic())
         self.presenter = prepared
+        if (recording := self._recording) is not None:
+            recording.shown(prepared.name, prepared.engine.name)
         log.info("presenter: %s", prepared.name)
         swapped.set()
 
@@ -251,10 +274,11 @@ class Orchestrator:
                 self._finish_recording()
             target = recording_path(path)
             audio = self._open_audio()
+            started, presenters, engines = datetime.now(UTC), [self.presenter.name], [self.engine_name]
             try:
                 recorder = Recorder(target, self.settings.size, self.output_fps,
                                     audio=audio.audio_format if audio else None,
-                                    metadata=provenance(self.presenter.name, self.engine_name))
+                                    metadata=provenance(presenters, engines, started))
             except BaseException:
                 if audio is not None:
                     audio.close()
@@ -265,7 +289,7 @@ class Orchestrator:
                 thread = threading.Thread(target=self._audio_loop, args=(audio, recorder, stop), name="audio",
                                           daemon=True)
                 thread.start()
-            self._recording = _Recording(recorder, thread, stop)
+            self._recording = _Recording(recorder, thread, stop, started, presenters, engines)
             log.info("recording to %s (sound: %s)", target, audio.description if audio else "none")
             return target
 
@@ -281,7 +305,9 @@ class Orchestrator:
         if recording.audio_thread is not None:
             recording.audio_thread.join()
         recorder = recording.recorder
-        recorder.close()
+        # The tags written at the start name the first presenter and engine: after a switch, name all of them.
+        switched = len(recording.presenters) > 1 or len(recording.engines) > 1
+        recorder.close(metadata=recording.tags() if switched else None)
         if not recorder.failed:
             log.info("recording saved: %s (%d frames)", recorder.path, recorder.frames_written)
         return recorder.path

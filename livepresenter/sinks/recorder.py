@@ -16,8 +16,8 @@ import os
 import queue
 import sys
 import threading
-from collections.abc import Mapping
-from datetime import UTC, datetime
+from collections.abc import Mapping, Sequence
+from datetime import datetime
 from pathlib import Path
 
 import av
@@ -25,7 +25,7 @@ import numpy as np
 
 from livepresenter import __version__
 from livepresenter.errors import DeviceError
-from livepresenter.media.mp4_writer import AudioFormat, Mp4Writer
+from livepresenter.media.mp4_writer import AudioFormat, Mp4Writer, retag
 
 log = logging.getLogger(__name__)
 
@@ -110,8 +110,12 @@ class Recorder:
         except (OSError, av.FFmpegError) as close_exc:
             log.debug("closing the failed recording: %s", close_exc)
 
-    def close(self) -> None:
-        """Finish the file (idempotent); frames still queued are written first."""
+    def close(self, metadata: Mapping[str, str] | None = None) -> None:
+        """Finish the file (idempotent); frames still queued are written first.
+
+        metadata: tags to replace those given at the start (they sit in the file's header, so the finished file
+        is copied once; when that fails, the file keeps its first tags and one line says so).
+        """
         if self._closed:
             return
         self._closed = True
@@ -123,6 +127,12 @@ class Recorder:
                 self._writer.close()
             except (OSError, av.FFmpegError) as exc:
                 self._fail(exc)
+        if metadata is not None and not self.failed:
+            try:
+                retag(self.path, metadata)
+            except (OSError, av.FFmpegError) as exc:
+                log.warning("recording %s keeps the tags it started with: rewriting them failed (%s)", self.path,
+                            oserror_reason(exc))
         if self.dropped:
             log.warning("recording %s: %d frames dropped (encoder too slow)", self.path, self.dropped)
 
@@ -150,17 +160,18 @@ def _lower_priority() -> None:
             log.debug("recorder keeps its priority: %s", exc)
 
 
-def provenance(presenter: str, engine: str) -> dict[str, str]:
-    """MP4 tags saying that a recording is synthetic: who is shown, made by what, when."""
-    now = datetime.now(UTC)
+def provenance(presenters: Sequence[str], engines: Sequence[str], started: datetime) -> dict[str, str]:
+    """MP4 tags saying that a recording is synthetic: who is shown (in order of appearance), made by what, when."""
+    who = presenters[0] if len(presenters) == 1 else f"{', '.join(presenters[:-1])} and {presenters[-1]}"
+    made_by = f"{', '.join(engines)} engine{'s' if len(engines) > 1 else ''}"
     return {
-        "title": f"{presenter} (synthetic video)",
-        "comment": f"Synthetic video: an AI re-enactment of {presenter} made live with livepresenter {__version__} "
-                   f"({engine} engine) on {now:%Y-%m-%d}. {presenter} did not record it.",
-        "description": f"synthetic=yes; presenter={presenter}; engine={engine}; "
-                       f"generator=livepresenter {__version__}; date={now.isoformat(timespec='seconds')}",
-        "date": now.date().isoformat(),
-        "creation_time": now.isoformat(),
+        "title": f"{who} (synthetic video)",
+        "comment": f"Synthetic video: an AI re-enactment of {who} made live with livepresenter {__version__} "
+                   f"({made_by}) on {started:%Y-%m-%d}. {who} did not record it.",
+        "description": f"synthetic=yes; presenter={'; presenter='.join(presenters)}; engine={','.join(engines)}; "
+                       f"generator=livepresenter {__version__}; date={started.isoformat(timespec='seconds')}",
+        "date": started.date().isoformat(),
+        "creation_time": started.isoformat(),
     }
 
 
