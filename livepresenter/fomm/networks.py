@@ -17,7 +17,11 @@ from livepresenter.fomm.keypoint_detector import KeypointDict, KPDetector
 
 @contextmanager
 def cudnn_tf32(allowed: bool) -> Iterator[None]:
-    """Let cuDNN run float32 convolutions in TF32 (10-bit mantissa) or not, for one call."""
+    """Let cuDNN run float32 convolutions in TF32 (10-bit mantissa) or not, for one call.
+
+    torch keeps the flag per process: a call on another thread at the same moment (a presenter being prepared
+    while the stream runs) may run with this call's setting, which changes rounding only.
+    """
     previous = torch.backends.cudnn.allow_tf32
     torch.backends.cudnn.allow_tf32 = allowed
     try:
