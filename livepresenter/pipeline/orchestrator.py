@@ -25,16 +25,8 @@ import cv2
 import numpy as np
 
 from livepresenter.capture import FaceTracker, ReferencePicker, TrackedFace
-from livepresenter.capture.audio import (
-    AudioSource,
-    check_audio_source,
-    open_audio_source,
-)
-from livepresenter.capture.crop import (
-    crop_box_from_landmarks,
-    crop_image,
-    to_crop_coords,
-)
+from livepresenter.capture.audio import AudioSource, check_audio_source, open_audio_source
+from livepresenter.capture.crop import crop_box_from_landmarks, crop_image, to_crop_coords
 from livepresenter.capture.source import Frame, FrameSource, SourceLost
 from livepresenter.compose.stage import Compositor
 from livepresenter.engine.base import AnimationEngine
