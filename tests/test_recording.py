@@ -301,7 +301,7 @@ def test_a_switch_while_recording_names_every_presenter_in_the_tags(live, portra
     assert sorted(tmp_path.iterdir()) == [path]  # and left nothing beside it
 
 
-def test_retagging_on_a_full_disk_leaves_the_file_as_it_was(recording, tmp_path, caplog):
+def test_retagging_on_a_full_disk_leaves_the_file_as_it_was(recording, tmp_path):
     """The finished file is copied to change its tags; when the copy cannot be written the original stays."""
     copy = tmp_path / "rec.mp4"
     shutil.copy(recording, copy)
