@@ -15,10 +15,9 @@ import pytest
 from scipy.ndimage import map_coordinates
 
 from livepresenter.capture import FaceTracker, TrackedFace
-from livepresenter.capture.face import Face
+from livepresenter.capture.face import STABLE_POINTS, Face
 from livepresenter.engine.landmark import LandmarkEngine
 from livepresenter.engine.landmark.transfer import (
-    STABLE_POINTS,
     RelativeTransfer,
     eye_distance,
     fit_similarity,

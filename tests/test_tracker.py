@@ -10,12 +10,14 @@ import pytest
 
 from livepresenter.capture import Face, FaceTracker, TrackedFace, TrackerSettings
 from livepresenter.capture.crop import crop_box_from_landmarks, crop_image, face_scale
+from livepresenter.capture.landmark_smoothing import SPEECH_POINTS, LandmarkSmoother
 from livepresenter.capture.landmarks import (
     DlibLandmarker,
     create_landmarker,
     missing_face_alignment_weights,
 )
 from livepresenter.capture.smoothing import OneEuroFilter
+from livepresenter.engine.landmark.transfer import fit_similarity
 from livepresenter.errors import ConfigError
 from tests.capture_testdata import load_rgb, read_frames, reencoded
 
@@ -107,7 +109,7 @@ def test_tracks_every_frame_of_real_clips(
 ) -> None:
     """Every frame has a face; landmarks refitted between detections agree with a fresh detection."""
     frames = read_frames(driving_dir / clip, start, count)
-    tracker = FaceTracker(TrackerSettings(detect_every=5), landmarker=landmarker)
+    tracker = FaceTracker(TrackerSettings(detect_every=5, smooth_landmarks=False), landmarker=landmarker)
     for frame in frames:
         tracked = tracker.track(frame)
         assert tracked.face is not None, f"lost at frame {start + tracked.index}"
@@ -156,14 +158,18 @@ def webcam_portrait(portraits_dir: Path) -> np.ndarray:
     return cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
 
 
-def _track_reencoded(image: np.ndarray, shifts: list[float], landmarker: DlibLandmarker) -> list[TrackedFace]:
+def _track_reencoded(
+    image: np.ndarray, shifts: list[float], landmarker: DlibLandmarker, settings: TrackerSettings | None = None
+) -> list[TrackedFace]:
+    """Track `image` re-encoded once per shift (a fresh camera frame each time), moved `shift` px right."""
     rng = np.random.default_rng(7)
-    tracker = FaceTracker(landmarker=landmarker)
+    tracker = FaceTracker(settings, landmarker=landmarker)
     return [tracker.track(reencoded(image, rng, (shift, 0.0))) for shift in shifts]
 
 
 def test_still_head_gives_still_crop(webcam_portrait: np.ndarray, landmarker: DlibLandmarker) -> None:
-    tracked = _track_reencoded(webcam_portrait, [0.0] * 40, landmarker)[10:]
+    measured = TrackerSettings(smooth_landmarks=False)  # face.landmarks as measured, to compare the crop with
+    tracked = _track_reencoded(webcam_portrait, [0.0] * 40, landmarker, measured)[10:]
     assert all(t.face is not None for t in tracked)
     raw = np.array([[b.cx, b.cy] for b in (crop_box_from_landmarks(t.face.landmarks) for t in tracked)])
     smoothed = np.array([[t.crop_box.cx, t.crop_box.cy] for t in tracked])
@@ -184,6 +190,44 @@ def test_crop_follows_a_step_within_two_frames(webcam_portrait: np.ndarray, land
     assert abs(centres[step_at + 1, 0] - target_x) < 3.0
     assert np.abs(centres[step_at + 1 :, 0] - target_x).max() < 3.0
     assert np.abs(centres[step_at:, 1] - before[1]).max() < 2.0, "no vertical motion invented"
+
+
+def test_still_head_gives_still_landmarks(webcam_portrait: np.ndarray, landmarker: DlibLandmarker) -> None:
+    """The landmarks handed to the engines jitter less than half as much as measured, except the jaw and lips,
+    which speech moves and which are left as measured."""
+
+    def jitter(smooth: bool) -> np.ndarray:
+        tracked = _track_reencoded(webcam_portrait, [0.0] * 40, landmarker, TrackerSettings(smooth_landmarks=smooth))
+        return np.linalg.norm(np.array([t.face.landmarks for t in tracked[10:]]).std(axis=0), axis=1)
+
+    measured, smoothed = jitter(False), jitter(True)
+    held = np.setdiff1d(np.arange(68), SPEECH_POINTS)
+    assert measured[held].mean() > 0.2, "the frames really differ (otherwise this test proves nothing)"
+    assert smoothed[held].mean() < 0.5 * measured[held].mean()
+    np.testing.assert_allclose(smoothed[SPEECH_POINTS], measured[SPEECH_POINTS], atol=1e-4)
+
+
+def test_landmarks_follow_a_step_within_two_frames(webcam_portrait: np.ndarray, landmarker: DlibLandmarker) -> None:
+    step_at, step_px = 20, 20.0
+    tracked = _track_reencoded(webcam_portrait, [0.0] * step_at + [step_px] * 10, landmarker)
+    centres = np.array([t.face.landmarks.mean(axis=0) for t in tracked])
+    target_x = centres[10:step_at, 0].mean() + step_px
+    assert np.abs(centres[step_at + 1 :, 0] - target_x).max() < 1.0
+
+
+def test_smoothing_keeps_the_speakers_lip_motion(driving_dir: Path, landmarker: DlibLandmarker) -> None:
+    """On a real speaker the inner-lip gap (points 62-66 over the eye distance) is the one measured, frame by frame."""
+    frames = read_frames(driving_dir / "grid_bbaf2n_256.mp4", 0, 75)
+
+    def lip_gaps(smooth: bool) -> np.ndarray:
+        tracker = FaceTracker(TrackerSettings(smooth_landmarks=smooth), landmarker=landmarker)
+        points = np.array([tracker.track(frame).face.landmarks for frame in frames])
+        return np.linalg.norm(points[:, 62] - points[:, 66], axis=1) / np.linalg.norm(points[:, 36] - points[:, 45], axis=1)
+
+    measured, smoothed = lip_gaps(False), lip_gaps(True)
+    assert measured.std() > 0.01, "the speaker's mouth really moves in this clip"
+    assert np.corrcoef(measured, smoothed)[0, 1] > 0.99
+    assert 0.95 < smoothed.std() / measured.std() < 1.05
 
 
 def test_reset_forgets_the_track(driving_dir: Path, landmarker: DlibLandmarker) -> None:
@@ -233,6 +277,59 @@ def test_face_alignment_weight_check(tmp_path: Path) -> None:
     assert missing.startswith("2DFAN4-cd938726ad.zip")
     (tmp_path / "2DFAN4-cd938726ad.zip").touch()
     assert missing_face_alignment_weights(tmp_path) == []
+
+
+# --- landmark smoothing --------------------------------------------------------------------------------------
+
+
+def _face_points(webcam_portrait: np.ndarray, landmarker: DlibLandmarker) -> np.ndarray:
+    (face,) = landmarker.detect(webcam_portrait)
+    return face.landmarks.astype(np.float64)
+
+
+def test_head_motion_moves_the_face_without_distorting_it(
+    webcam_portrait: np.ndarray, landmarker: DlibLandmarker
+) -> None:
+    """A head turning, growing and sliding at once: the filter may lag the pose, but the filtered points are always
+    the same face under a similarity (points filtered one by one would smear the motion into the expression), the
+    jaw and lips are where they were measured, and the face catches up."""
+    face = _face_points(webcam_portrait, landmarker)
+    centre = face.mean(axis=0)
+    smoother = LandmarkSmoother(pose_min_cutoff_hz=1.0, pose_beta=20.0, shape_min_cutoff_hz=1.5, shape_beta=3.0)
+    outputs, inputs = [], []
+    for i in range(50):
+        k = min(i, 25) / 25  # moves for one second, then holds
+        angle, scale, shift = 0.4 * k, 1.0 + 0.3 * k, np.array([60.0, -20.0]) * k
+        rotation = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+        inputs.append(centre + shift + scale * (face - centre) @ rotation.T)
+        outputs.append(smoother(inputs[-1], i / 25))
+    filtered = np.setdiff1d(np.arange(68), SPEECH_POINTS)
+    for seen, out in zip(inputs, outputs, strict=True):
+        residual = fit_similarity(face[filtered], out[filtered]).apply(face[filtered]) - out[filtered]
+        assert np.abs(residual).max() < 0.01
+        np.testing.assert_allclose(out[SPEECH_POINTS], seen[SPEECH_POINTS], atol=0.01)
+    assert np.abs(outputs[12] - inputs[12]).max() > 0.5, "the pose is really filtered"
+    assert np.abs(outputs[-1] - inputs[-1]).max() < 0.1
+
+
+def test_speech_points_pass_and_the_rest_is_filtered(webcam_portrait: np.ndarray, landmarker: DlibLandmarker) -> None:
+    """A still head whose jaw opens and whose brows jump at 5 Hz: the lips and jaw come out exactly as measured,
+    the brows' flicker is damped."""
+    face = _face_points(webcam_portrait, landmarker)
+    radius = face_scale(face)[1]
+    smoother = LandmarkSmoother(pose_min_cutoff_hz=1.0, pose_beta=20.0, shape_min_cutoff_hz=1.5, shape_beta=3.0)
+    brows, jaw = np.r_[17:27], np.r_[5:12, 55:60, 65:68]
+    waves, brow_shifts = [], []
+    for i in range(50):
+        wave = 0.15 * radius * np.sin(2 * np.pi * 5 * i / 25)
+        moved = face.copy()
+        moved[jaw, 1] += abs(wave)
+        moved[brows, 1] += wave
+        out = smoother(moved, i / 25)
+        np.testing.assert_allclose(out[SPEECH_POINTS], moved[SPEECH_POINTS], atol=0.01)
+        waves.append(wave)
+        brow_shifts.append((out[brows, 1] - face[brows, 1]).mean())
+    assert np.std(brow_shifts[10:]) < 0.5 * np.std(waves[10:])
 
 
 # --- One Euro filter ------------------------------------------------------------------------------------------

@@ -10,6 +10,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+STABLE_POINTS = np.array([0, 1, 2, 14, 15, 16, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 39, 42, 45])
+"""iBUG-68 points (0-based) that expressions leave nearly in place: the upper face contour, the nose and the eye
+corners. Brows, lids, lips and the chin are excluded so a smile or an open jaw is not read as head pose."""
+
 
 @dataclass(frozen=True)
 class Face:

@@ -9,19 +9,21 @@ scheduled detection. A scheduled detection that finds nothing ends the track (HO
 turned far away counts as lost, and the engines hold their last pose).
 
 The crop box (see crop.py) is smoothed with a One Euro filter so that a still head gives a still crop while a
-moving head is followed within a frame or two.
+moving head is followed within a frame or two. The landmarks handed on are smoothed too (landmark_smoothing.py),
+since the landmark engine moves the portrait by them; refits start from the measured points.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
 
 from livepresenter.capture.crop import crop_box_from_landmarks, crop_image, face_scale, to_crop_coords
 from livepresenter.capture.face import CropBox, Face, TrackedFace
+from livepresenter.capture.landmark_smoothing import LandmarkSmoother
 from livepresenter.capture.landmarks import Box, Landmarker, create_landmarker
 from livepresenter.capture.smoothing import OneEuroFilter
 from livepresenter.errors import ConfigError
@@ -63,6 +65,11 @@ class TrackerSettings:
         beta_side: the same for the crop size, lower because the distance to the camera changes slowly while
             the size measured from landmarks jitters most.
         d_cutoff_hz: One Euro cutoff of the speed estimate.
+        smooth_landmarks: filter the landmarks handed to the engines (False: each frame's measurement as is).
+        pose_min_cutoff_hz, pose_beta: One Euro settings for the landmarks' head pose (centre and log size in
+            face radii, angle in radians).
+        shape_min_cutoff_hz, shape_beta: the same for the face shape in the head's frame, in face radii; the
+            jaw line and lips are not filtered (see landmark_smoothing.py).
     """
 
     landmarker: str = "dlib"
@@ -74,6 +81,11 @@ class TrackerSettings:
     beta: float = 40.0
     beta_side: float = 4.0
     d_cutoff_hz: float = 1.0
+    smooth_landmarks: bool = True
+    pose_min_cutoff_hz: float = 1.0
+    pose_beta: float = 20.0
+    shape_min_cutoff_hz: float = 1.5
+    shape_beta: float = 3.0
 
     def __post_init__(self) -> None:
         if self.detect_every < 1:
@@ -82,10 +94,13 @@ class TrackerSettings:
             raise ConfigError(f"tracker crop_size must be >= 16 px, got {self.crop_size}")
         if self.fps <= 0:
             raise ConfigError(f"tracker fps must be positive, got {self.fps}")
-        if self.min_cutoff_hz <= 0 or self.d_cutoff_hz <= 0 or min(self.beta, self.beta_side) < 0:
+        cutoffs = (self.min_cutoff_hz, self.d_cutoff_hz, self.pose_min_cutoff_hz, self.shape_min_cutoff_hz)
+        betas = (self.beta, self.beta_side, self.pose_beta, self.shape_beta)
+        if min(cutoffs) <= 0 or min(betas) < 0:
             raise ConfigError(
-                "tracker One Euro settings need min_cutoff_hz > 0, d_cutoff_hz > 0, beta and beta_side >= 0; "
-                f"got {self.min_cutoff_hz}, {self.d_cutoff_hz}, {self.beta}, {self.beta_side}"
+                "tracker One Euro settings need every cutoff (min_cutoff_hz, d_cutoff_hz, pose_min_cutoff_hz, "
+                "shape_min_cutoff_hz) > 0 and every beta (beta, beta_side, pose_beta, shape_beta) >= 0; "
+                f"got cutoffs {cutoffs}, betas {betas}"
             )
 
 
@@ -107,6 +122,13 @@ class FaceTracker:
             beta=np.array([self.settings.beta, self.settings.beta, self.settings.beta_side]),
             d_cutoff_hz=self.settings.d_cutoff_hz,
         )
+        self._landmark_smoother = LandmarkSmoother(
+            pose_min_cutoff_hz=self.settings.pose_min_cutoff_hz,
+            pose_beta=self.settings.pose_beta,
+            shape_min_cutoff_hz=self.settings.shape_min_cutoff_hz,
+            shape_beta=self.settings.shape_beta,
+            d_cutoff_hz=self.settings.d_cutoff_hz,
+        )
         self.reset()
 
     def reset(self) -> None:
@@ -117,6 +139,7 @@ class FaceTracker:
         self._crop_box: CropBox | None = None
         self._crop_unit: float | None = None
         self._filter.reset()
+        self._landmark_smoother.reset()
 
     # --- single images ------------------------------------------------------------------------------------------
 
@@ -150,6 +173,8 @@ class FaceTracker:
             return TrackedFace(index, None, box, crop_image(frame_rgb, box, size), None)
         box = self._smooth(crop_box_from_landmarks(face.landmarks), t_s)
         self._crop_box = box
+        if self.settings.smooth_landmarks:
+            face = replace(face, landmarks=self._landmark_smoother(face.landmarks, t_s))
         return TrackedFace(
             index, face, box, crop_image(frame_rgb, box, size), to_crop_coords(face.landmarks, box, size)
         )

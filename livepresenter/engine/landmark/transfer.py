@@ -16,9 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-# iBUG-68 points that expressions leave nearly in place: the upper face contour, the nose and the eye
-# corners. Brows, lids, lips and the chin are excluded so a smile or an open jaw is not read as pose.
-STABLE_POINTS = np.array([0, 1, 2, 14, 15, 16, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 39, 42, 45])
+from livepresenter.capture.face import STABLE_POINTS
 
 # (upper, lower) pairs that must not cross: inner lips, then eyelids.
 CLOSING_PAIRS = np.array(

@@ -21,9 +21,9 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from livepresenter.capture.face import STABLE_POINTS
 from livepresenter.engine.landmark.transfer import (
     CLOSING_PAIRS,
-    STABLE_POINTS,
     eye_distance,
     face_down,
     fit_affine,
