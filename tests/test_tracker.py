@@ -248,6 +248,8 @@ def test_bad_settings_are_config_errors() -> None:
         TrackerSettings(detect_every=0)
     with pytest.raises(ConfigError, match="One Euro"):
         TrackerSettings(min_cutoff_hz=0)
+    with pytest.raises(ConfigError, match="pose_beta"):
+        TrackerSettings(pose_beta=-1.0)
 
 
 def test_unknown_landmarker_names_the_choices() -> None:
