@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from scipy.ndimage import map_coordinates
 
-from livepresenter.capture import FaceTracker, TrackedFace
+from livepresenter.capture import FaceTracker, TrackedFace, TrackerSettings
 from livepresenter.capture.face import STABLE_POINTS, Face
 from livepresenter.engine.landmark import LandmarkEngine
 from livepresenter.engine.landmark.transfer import (
@@ -26,6 +26,7 @@ from livepresenter.engine.landmark.transfer import (
     mouth_width,
 )
 from livepresenter.engine.landmark.warp import DenseWarp, WarpSettings
+from tests.capture_testdata import reencoded
 
 GRID_CLIP = "grid_bbaf2n_256.mp4"
 WIDE_OPEN_FRAME = 36  # the speaker's widest inner-lip gap in GRID_CLIP
@@ -259,6 +260,27 @@ def test_lost_face_holds_the_last_output(portraits_dir: Path, grid_tracked: list
     lost = grid_tracked[WIDE_OPEN_FRAME]
     held = engine.animate(TrackedFace(lost.index + 1, None, lost.crop_box, lost.crop, None))
     np.testing.assert_array_equal(held, before)
+
+
+def test_still_head_gives_a_steady_portrait(portraits_dir: Path) -> None:
+    """Curie's photo at webcam size, a fresh camera frame each time (noise, sub-pixel shake, JPEG), drives Tesla:
+    with the tracker's landmark smoothing the output changes from frame to frame less than 0.6x as much as with
+    each frame's raw landmarks (about 0.45x measured)."""
+    driver = _read_rgb(portraits_dir / "marie_curie_c1920.jpg")
+    driver = cv2.resize(driver, None, fx=480 / driver.shape[0], fy=480 / driver.shape[0], interpolation=cv2.INTER_AREA)
+    engine = _engine(_read_rgb(portraits_dir / "nikola_tesla_c1890_napoleon_sarony.jpg"))
+
+    def flicker(smooth: bool) -> float:
+        rng = np.random.default_rng(3)
+        tracker = FaceTracker(TrackerSettings(smooth_landmarks=smooth))
+        tracked = [tracker.track(reencoded(driver, rng)) for _ in range(30)]
+        engine.set_reference(tracked[0])
+        outputs = np.array([engine.animate(t) for t in tracked[10:]], dtype=np.float32)
+        return float(np.abs(np.diff(outputs, axis=0)).mean())
+
+    raw, smoothed = flicker(False), flicker(True)
+    assert raw > 1.0, "raw landmarks really do make the portrait flicker (otherwise this test proves nothing)"
+    assert smoothed < 0.6 * raw
 
 
 def test_bench_landmark_reports_per_frame_and_prepare_times(
