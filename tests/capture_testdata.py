@@ -16,6 +16,12 @@ def load_rgb(path: Path) -> np.ndarray:
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
 
+def webcam_sized(image: np.ndarray, height: int = 480) -> np.ndarray:
+    """A portrait scaled to a webcam frame's height, so that a face in it is the size a camera would see."""
+    scale = height / image.shape[0]
+    return cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+
+
 def read_frames(path: Path, start: int = 0, count: int | None = None) -> list[np.ndarray]:
     """Decode frames [start, start + count) of a video as RGB (all remaining frames when count is None)."""
     capture = cv2.VideoCapture(str(path))

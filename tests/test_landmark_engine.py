@@ -26,28 +26,10 @@ from livepresenter.engine.landmark.transfer import (
     mouth_width,
 )
 from livepresenter.engine.landmark.warp import DenseWarp, WarpSettings
-from tests.capture_testdata import reencoded
+from tests.capture_testdata import load_rgb, read_frames, reencoded, webcam_sized
 
 GRID_CLIP = "grid_bbaf2n_256.mp4"
 WIDE_OPEN_FRAME = 36  # the speaker's widest inner-lip gap in GRID_CLIP
-
-
-def _read_rgb(path: Path) -> np.ndarray:
-    image = cv2.imread(str(path), cv2.IMREAD_COLOR)  # grayscale JPEGs become 3 channels
-    assert image is not None, path
-    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
-
-
-def _read_frames(path: Path, count: int) -> list[np.ndarray]:
-    capture = cv2.VideoCapture(str(path))
-    frames = []
-    while len(frames) < count:
-        ok, frame = capture.read()
-        if not ok:
-            break
-        frames.append(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
-    capture.release()
-    return frames
 
 
 def _detect(image: np.ndarray) -> Face:
@@ -70,7 +52,7 @@ def _engine(portrait: np.ndarray) -> LandmarkEngine:
 @functools.lru_cache(maxsize=1)
 def _grid_clip(path: Path) -> tuple[list[np.ndarray], list[TrackedFace]]:
     """The GRID clip's first frames and the tracker's results for them (read once per session)."""
-    frames = _read_frames(path, WIDE_OPEN_FRAME + 1)
+    frames = read_frames(path, 0, WIDE_OPEN_FRAME + 1)
     tracker = FaceTracker()
     return frames, [tracker.track(frame) for frame in frames]
 
@@ -86,7 +68,7 @@ def grid_tracked(driving_dir: Path) -> list[TrackedFace]:
 
 
 def test_output_is_portrait_sized_rgb(portraits_dir: Path, grid_tracked: list[TrackedFace]) -> None:
-    portrait = _read_rgb(portraits_dir / "isaac_newton_1689_godfrey_kneller.jpg")  # not square, small
+    portrait = load_rgb(portraits_dir / "isaac_newton_1689_godfrey_kneller.jpg")  # not square, small
     engine = _engine(portrait)
     engine.set_reference(grid_tracked[0])
     out = engine.animate(grid_tracked[WIDE_OPEN_FRAME])
@@ -95,7 +77,7 @@ def test_output_is_portrait_sized_rgb(portraits_dir: Path, grid_tracked: list[Tr
 
 
 def test_reference_frame_gives_back_the_portrait(portraits_dir: Path, grid_tracked: list[TrackedFace]) -> None:
-    portrait = _read_rgb(portraits_dir / "mona_lisa_leonardo.jpg")
+    portrait = load_rgb(portraits_dir / "mona_lisa_leonardo.jpg")
     engine = _engine(portrait)
     engine.set_reference(grid_tracked[0])
     out = engine.animate(grid_tracked[0])
@@ -122,7 +104,7 @@ def test_self_reconstruction_follows_the_driving_landmarks(
 def test_mouth_opens_when_the_driver_opens(portraits_dir: Path, grid_tracked: list[TrackedFace]) -> None:
     """Seen by a fresh detection on the output: the portrait's inner lips part by at least half as
     much as the driver's (relative to face size)."""
-    portrait = _read_rgb(portraits_dir / "marie_curie_c1920.jpg")
+    portrait = load_rgb(portraits_dir / "marie_curie_c1920.jpg")
     engine = _engine(portrait)
     engine.set_reference(grid_tracked[0])
     seen = _detect(engine.animate(grid_tracked[WIDE_OPEN_FRAME])).landmarks
@@ -147,7 +129,7 @@ def test_wide_open_mouth_is_a_dark_cavity_with_teeth(portraits_dir: Path) -> Non
     """Jaw dropped as in a yawn: inside the inner-lip outline, a good share is as dark as the portrait's
     shadows (the cavity) and a visible share brighter than most of the skin (teeth), where the warp
     alone would only show the stretched lip line."""
-    engine = _engine(_read_rgb(portraits_dir / "nikola_tesla_c1890_napoleon_sarony.jpg"))
+    engine = _engine(load_rgb(portraits_dir / "nikola_tesla_c1890_napoleon_sarony.jpg"))
     inside, face = _jaw_dropped(engine, 0.3)
     assert inside.size > 100
     assert (inside < 1.2 * np.percentile(face, 10)).mean() > 0.25
@@ -156,7 +138,7 @@ def test_wide_open_mouth_is_a_dark_cavity_with_teeth(portraits_dir: Path) -> Non
 
 def test_speaking_mouth_is_dark_without_teeth(portraits_dir: Path) -> None:
     """A speaking opening is a dark cavity with no bright teeth (which read as a clenched grin)."""
-    engine = _engine(_read_rgb(portraits_dir / "nikola_tesla_c1890_napoleon_sarony.jpg"))
+    engine = _engine(load_rgb(portraits_dir / "nikola_tesla_c1890_napoleon_sarony.jpg"))
     inside, face = _jaw_dropped(engine, 0.1)
     assert inside.size > 30
     assert (inside < 1.2 * np.percentile(face, 10)).mean() > 0.25
@@ -166,7 +148,7 @@ def test_speaking_mouth_is_dark_without_teeth(portraits_dir: Path) -> None:
 def test_open_mouth_is_darker_than_a_beard(portraits_dir: Path) -> None:
     """On a bearded portrait a speaking opening is darker than the darkest of the beard and the face's shadows:
     as dark as them, it merges with the beard and reads as a shut mouth."""
-    engine = _engine(_read_rgb(portraits_dir / "abraham_lincoln_1863_alexander_gardner.jpg"))
+    engine = _engine(load_rgb(portraits_dir / "abraham_lincoln_1863_alexander_gardner.jpg"))
     inside, face = _jaw_dropped(engine, 0.1)
     assert inside.size > 30
     assert np.median(inside) < np.percentile(face, 3)
@@ -182,7 +164,7 @@ def test_mouth_motion_is_scaled_to_a_smaller_mouth(portraits_dir: Path, grid_tra
     own = RelativeTransfer(reference, reference)(driving)
     assert lip_opening(own) - lip_opening(reference) == pytest.approx(driver_opening, rel=0.02)
 
-    portrait = _detect(_read_rgb(portraits_dir / "marie_curie_c1920.jpg")).landmarks.astype(np.float64)
+    portrait = _detect(load_rgb(portraits_dir / "marie_curie_c1920.jpg")).landmarks.astype(np.float64)
     ratio = mouth_width(portrait) / mouth_width(reference)
     assert 0.6 < ratio < 0.95  # the premise: Curie's mouth is the narrower
     opened = RelativeTransfer(portrait, reference)(driving)
@@ -202,7 +184,7 @@ def test_head_translation_and_rotation_transfer_scaled_to_the_portrait(
     moved = cv2.warpAffine(grid_frames[0], matrix, (256, 256), borderMode=cv2.BORDER_REPLICATE)
     driven = FaceTracker().track(moved)
 
-    portrait = _read_rgb(portraits_dir / "mona_lisa_leonardo.jpg")
+    portrait = load_rgb(portraits_dir / "mona_lisa_leonardo.jpg")
     engine = _engine(portrait)
     engine.set_reference(grid_tracked[0])
     seen = _detect(engine.animate(driven)).landmarks
@@ -218,7 +200,7 @@ def test_head_translation_and_rotation_transfer_scaled_to_the_portrait(
 
 def test_frame_border_stays_fixed(portraits_dir: Path, grid_tracked: list[TrackedFace]) -> None:
     """Even with a large head motion (a tight portrait whose warp reaches the image edge)."""
-    portrait = _read_rgb(portraits_dir / "nikola_tesla_c1890_napoleon_sarony.jpg")
+    portrait = load_rgb(portraits_dir / "nikola_tesla_c1890_napoleon_sarony.jpg")
     engine = _engine(portrait)
     rest = engine.portrait_landmarks
     centre = rest.mean(0)
@@ -232,7 +214,7 @@ def test_frame_border_stays_fixed(portraits_dir: Path, grid_tracked: list[Tracke
 def test_warp_lands_landmarks_on_their_targets(portraits_dir: Path) -> None:
     """Blink, open jaw, turned and shifted head: the backward map sampled at each target landmark
     points back at that landmark in the portrait (lids within 2% of the eye distance)."""
-    portrait = _read_rgb(portraits_dir / "einstein_1947_orren_jack_turner.jpg")
+    portrait = load_rgb(portraits_dir / "einstein_1947_orren_jack_turner.jpg")
     rest = _detect(portrait).landmarks.astype(np.float64)
     warp = DenseWarp(portrait, rest, WarpSettings())
     eye_distance = np.linalg.norm(rest[45] - rest[36])
@@ -253,7 +235,7 @@ def test_warp_lands_landmarks_on_their_targets(portraits_dir: Path) -> None:
 
 
 def test_lost_face_holds_the_last_output(portraits_dir: Path, grid_tracked: list[TrackedFace]) -> None:
-    portrait = _read_rgb(portraits_dir / "isaac_newton_1689_godfrey_kneller.jpg")
+    portrait = load_rgb(portraits_dir / "isaac_newton_1689_godfrey_kneller.jpg")
     engine = _engine(portrait)
     engine.set_reference(grid_tracked[0])
     before = engine.animate(grid_tracked[WIDE_OPEN_FRAME])
@@ -266,9 +248,8 @@ def test_still_head_gives_a_steady_portrait(portraits_dir: Path) -> None:
     """Curie's photo at webcam size, a fresh camera frame each time (noise, sub-pixel shake, JPEG), drives Tesla:
     with the tracker's landmark smoothing the output changes from frame to frame less than 0.6x as much as with
     each frame's raw landmarks (about 0.45x measured)."""
-    driver = _read_rgb(portraits_dir / "marie_curie_c1920.jpg")
-    driver = cv2.resize(driver, None, fx=480 / driver.shape[0], fy=480 / driver.shape[0], interpolation=cv2.INTER_AREA)
-    engine = _engine(_read_rgb(portraits_dir / "nikola_tesla_c1890_napoleon_sarony.jpg"))
+    driver = webcam_sized(load_rgb(portraits_dir / "marie_curie_c1920.jpg"))
+    engine = _engine(load_rgb(portraits_dir / "nikola_tesla_c1890_napoleon_sarony.jpg"))
 
     def flicker(smooth: bool) -> float:
         rng = np.random.default_rng(3)

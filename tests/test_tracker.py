@@ -19,7 +19,7 @@ from livepresenter.capture.landmarks import (
 from livepresenter.capture.smoothing import OneEuroFilter
 from livepresenter.engine.landmark.transfer import fit_similarity
 from livepresenter.errors import ConfigError
-from tests.capture_testdata import load_rgb, read_frames, reencoded
+from tests.capture_testdata import load_rgb, read_frames, reencoded, webcam_sized
 
 PORTRAITS = [
     "abraham_lincoln_1863_alexander_gardner.jpg",
@@ -153,9 +153,7 @@ def test_frames_without_face_hold_the_last_crop(
 @pytest.fixture
 def webcam_portrait(portraits_dir: Path) -> np.ndarray:
     """Curie at webcam scale (480 px tall)."""
-    image = load_rgb(portraits_dir / "marie_curie_c1920.jpg")
-    scale = 480 / image.shape[0]
-    return cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    return webcam_sized(load_rgb(portraits_dir / "marie_curie_c1920.jpg"))
 
 
 def _track_reencoded(
