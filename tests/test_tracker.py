@@ -10,7 +10,7 @@ import pytest
 
 from livepresenter.capture import Face, FaceTracker, TrackedFace, TrackerSettings
 from livepresenter.capture.crop import crop_box_from_landmarks, crop_image, face_scale
-from livepresenter.capture.landmark_smoothing import SPEECH_POINTS, LandmarkSmoother
+from livepresenter.capture.landmark_smoothing import SPEECH_POINTS
 from livepresenter.capture.landmarks import (
     DlibLandmarker,
     create_landmarker,
@@ -228,6 +228,24 @@ def test_smoothing_keeps_the_speakers_lip_motion(driving_dir: Path, landmarker: 
     assert 0.95 < smoothed.std() / measured.std() < 1.05
 
 
+def test_smoothing_keeps_blinks(driving_dir: Path, landmarker: DlibLandmarker) -> None:
+    """The GRID speaker blinks at frame 21: the lids close most of the way in that frame and all the way by the next
+    (with the face shape's settings they close less than half as far in that frame)."""
+    frames = read_frames(driving_dir / "grid_brbk7n_256.mp4", 0, 28)
+
+    def openness(smooth: bool) -> np.ndarray:
+        tracker = FaceTracker(TrackerSettings(smooth_landmarks=smooth), landmarker=landmarker)
+        points = np.array([tracker.track(frame).face.landmarks for frame in frames])
+        lids = np.linalg.norm(points[:, [37, 38, 43, 44]] - points[:, [41, 40, 47, 46]], axis=2).mean(axis=1)
+        return lids / np.linalg.norm(points[:, 36] - points[:, 45], axis=1)
+
+    measured, smoothed = openness(False), openness(True)
+    assert measured[21] < 0.6 * measured[14:18].mean(), "a real blink at frame 21"
+    depth = measured[14:18].mean() - measured[21]
+    assert smoothed[14:18].mean() - smoothed[21] > 0.75 * depth
+    assert smoothed[14:18].mean() - smoothed[21:23].min() > 0.9 * depth
+
+
 def test_reset_forgets_the_track(driving_dir: Path, landmarker: DlibLandmarker) -> None:
     frames = read_frames(driving_dir / "grid_bbaf2n_256.mp4", 0, 2)
     tracker = FaceTracker(landmarker=landmarker)
@@ -295,7 +313,7 @@ def test_head_motion_moves_the_face_without_distorting_it(
     jaw and lips are where they were measured, and the face catches up."""
     face = _face_points(webcam_portrait, landmarker)
     centre = face.mean(axis=0)
-    smoother = LandmarkSmoother(pose_min_cutoff_hz=1.0, pose_beta=20.0, shape_min_cutoff_hz=1.5, shape_beta=3.0)
+    smoother = TrackerSettings().landmark_smoother()
     outputs, inputs = [], []
     for i in range(50):
         k = min(i, 25) / 25  # moves for one second, then holds
@@ -313,11 +331,11 @@ def test_head_motion_moves_the_face_without_distorting_it(
 
 
 def test_speech_points_pass_and_the_rest_is_filtered(webcam_portrait: np.ndarray, landmarker: DlibLandmarker) -> None:
-    """A still head whose jaw opens and whose brows jump at 5 Hz: the lips and jaw come out exactly as measured,
-    the brows' flicker is damped."""
+    """A still head whose jaw opens and whose brows jump at 5 Hz: jaw and lips come out exactly as measured, the
+    brows' flicker is damped."""
     face = _face_points(webcam_portrait, landmarker)
     radius = face_scale(face)[1]
-    smoother = LandmarkSmoother(pose_min_cutoff_hz=1.0, pose_beta=20.0, shape_min_cutoff_hz=1.5, shape_beta=3.0)
+    smoother = TrackerSettings().landmark_smoother()
     brows, jaw = np.r_[17:27], np.r_[5:12, 55:60, 65:68]
     waves, brow_shifts = [], []
     for i in range(50):

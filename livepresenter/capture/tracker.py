@@ -70,6 +70,7 @@ class TrackerSettings:
             face radii, angle in radians).
         shape_min_cutoff_hz, shape_beta: the same for the face shape in the head's frame, in face radii; the
             jaw line and lips are not filtered (see landmark_smoothing.py).
+        lid_beta: the same for the eyelids, high so that a quick blink keeps its depth.
     """
 
     landmarker: str = "dlib"
@@ -86,6 +87,7 @@ class TrackerSettings:
     pose_beta: float = 20.0
     shape_min_cutoff_hz: float = 1.5
     shape_beta: float = 3.0
+    lid_beta: float = 30.0
 
     def __post_init__(self) -> None:
         if self.detect_every < 1:
@@ -95,13 +97,24 @@ class TrackerSettings:
         if self.fps <= 0:
             raise ConfigError(f"tracker fps must be positive, got {self.fps}")
         cutoffs = (self.min_cutoff_hz, self.d_cutoff_hz, self.pose_min_cutoff_hz, self.shape_min_cutoff_hz)
-        betas = (self.beta, self.beta_side, self.pose_beta, self.shape_beta)
+        betas = (self.beta, self.beta_side, self.pose_beta, self.shape_beta, self.lid_beta)
         if min(cutoffs) <= 0 or min(betas) < 0:
             raise ConfigError(
                 "tracker One Euro settings need every cutoff (min_cutoff_hz, d_cutoff_hz, pose_min_cutoff_hz, "
-                "shape_min_cutoff_hz) > 0 and every beta (beta, beta_side, pose_beta, shape_beta) >= 0; "
-                f"got cutoffs {cutoffs}, betas {betas}"
+                "shape_min_cutoff_hz) > 0 and every beta (beta, beta_side, pose_beta, "
+                f"shape_beta, lid_beta) >= 0; got cutoffs {cutoffs}, betas {betas}"
             )
+
+    def landmark_smoother(self) -> LandmarkSmoother:
+        """A fresh filter for the landmarks handed to the engines, with these settings."""
+        return LandmarkSmoother(
+            pose_min_cutoff_hz=self.pose_min_cutoff_hz,
+            pose_beta=self.pose_beta,
+            shape_min_cutoff_hz=self.shape_min_cutoff_hz,
+            shape_beta=self.shape_beta,
+            lid_beta=self.lid_beta,
+            d_cutoff_hz=self.d_cutoff_hz,
+        )
 
 
 class FaceTracker:
@@ -122,13 +135,7 @@ class FaceTracker:
             beta=np.array([self.settings.beta, self.settings.beta, self.settings.beta_side]),
             d_cutoff_hz=self.settings.d_cutoff_hz,
         )
-        self._landmark_smoother = LandmarkSmoother(
-            pose_min_cutoff_hz=self.settings.pose_min_cutoff_hz,
-            pose_beta=self.settings.pose_beta,
-            shape_min_cutoff_hz=self.settings.shape_min_cutoff_hz,
-            shape_beta=self.settings.shape_beta,
-            d_cutoff_hz=self.settings.d_cutoff_hz,
-        )
+        self._landmark_smoother = self.settings.landmark_smoother()
         self.reset()
 
     def reset(self) -> None:
