@@ -13,7 +13,7 @@ measured shape on the filtered pose instead left them no steadier, since their o
 them drift from the measured face wherever the pose lags.) The eyelids are filtered with settings of their own: a
 blink shuts them within a frame or two, and the face shape's settings would flatten a quick one to half its depth,
 so their cutoff rises with speed ten times as steeply: every blink in the shared clips keeps at least 0.9 of its
-depth, in the same frame, and the lids still jitter about half as much as measured.
+depth without a frame of delay, and the lids still jitter about half as much as measured.
 """
 
 from __future__ import annotations
