@@ -246,6 +246,14 @@ def test_smoothing_keeps_blinks(driving_dir: Path, landmarker: DlibLandmarker) -
     assert smoothed[14:18].mean() - smoothed[21:23].min() > 0.9 * depth
 
 
+def test_repeated_timestamps_do_not_stop_tracking(driving_dir: Path, landmarker: DlibLandmarker) -> None:
+    """A video or camera that stamps two frames alike (or goes back in time) is tracked on, not an error."""
+    frames = read_frames(driving_dir / "grid_bbaf2n_256.mp4", 0, 4)
+    tracker = FaceTracker(landmarker=landmarker)
+    tracked = [tracker.track(frame, t_s) for frame, t_s in zip(frames, [1.0, 1.0, 0.9, 1.2], strict=True)]
+    assert all(t.found for t in tracked)
+
+
 def test_reset_forgets_the_track(driving_dir: Path, landmarker: DlibLandmarker) -> None:
     frames = read_frames(driving_dir / "grid_bbaf2n_256.mp4", 0, 2)
     tracker = FaceTracker(landmarker=landmarker)

@@ -141,6 +141,7 @@ class FaceTracker:
     def reset(self) -> None:
         """Forget the tracked face and the smoothing history (new stream, or the user asked for a fresh start)."""
         self._index = 0
+        self._last_t_s: float | None = None
         self._track: _Track | None = None
         self._frames_since_detect = 0
         self._crop_box: CropBox | None = None
@@ -169,10 +170,15 @@ class FaceTracker:
         """Follow the face into this frame (HxWx3 uint8 RGB).
 
         `timestamp_s`: capture time in seconds, increasing from frame to frame; the frame index / fps when None.
+        A timestamp that does not increase (a video with repeated time stamps, a coarse camera clock) is taken as
+        one frame interval after the previous one.
         """
         index = self._index
         self._index += 1
         t_s = index / self.settings.fps if timestamp_s is None else timestamp_s
+        if self._last_t_s is not None and t_s <= self._last_t_s:
+            t_s = self._last_t_s + 1 / self.settings.fps
+        self._last_t_s = t_s
         face = self._locate(frame_rgb)
         size = self.settings.crop_size
         if face is None:
