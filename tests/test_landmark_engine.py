@@ -26,6 +26,7 @@ from livepresenter.engine.landmark.transfer import (
     mouth_width,
 )
 from livepresenter.engine.landmark.warp import DenseWarp, WarpSettings
+from livepresenter.evaluate.metrics import lip_gap
 from tests.capture_testdata import load_rgb, read_frames, reencoded, webcam_sized
 
 GRID_CLIP = "grid_bbaf2n_256.mp4"
@@ -36,11 +37,6 @@ def _detect(image: np.ndarray) -> Face:
     face = FaceTracker().detect(image)
     assert face is not None, "no face found"
     return face
-
-
-def _lip_gap(landmarks: np.ndarray) -> float:
-    """Inner-lip gap over the outer eye-corner distance, as the evaluation measures it."""
-    return float(np.linalg.norm(landmarks[62] - landmarks[66]) / np.linalg.norm(landmarks[36] - landmarks[45]))
 
 
 def _engine(portrait: np.ndarray) -> LandmarkEngine:
@@ -108,8 +104,8 @@ def test_mouth_opens_when_the_driver_opens(portraits_dir: Path, grid_tracked: li
     engine = _engine(portrait)
     engine.set_reference(grid_tracked[0])
     seen = _detect(engine.animate(grid_tracked[WIDE_OPEN_FRAME])).landmarks
-    driver_opening = _lip_gap(grid_tracked[WIDE_OPEN_FRAME].face.landmarks) - _lip_gap(grid_tracked[0].face.landmarks)
-    assert _lip_gap(seen) - _lip_gap(engine.portrait_landmarks) > 0.5 * driver_opening
+    driver_opening = lip_gap(grid_tracked[WIDE_OPEN_FRAME].face.landmarks) - lip_gap(grid_tracked[0].face.landmarks)
+    assert lip_gap(seen) - lip_gap(engine.portrait_landmarks) > 0.5 * driver_opening
 
 
 def _jaw_dropped(engine: LandmarkEngine, amount: float) -> tuple[np.ndarray, np.ndarray]:

@@ -19,6 +19,7 @@ from livepresenter.capture.landmarks import (
 from livepresenter.capture.smoothing import OneEuroFilter
 from livepresenter.engine.landmark.transfer import fit_similarity
 from livepresenter.errors import ConfigError
+from livepresenter.evaluate.metrics import lip_gap
 from tests.capture_testdata import load_rgb, read_frames, reencoded, webcam_sized
 
 PORTRAITS = [
@@ -219,8 +220,7 @@ def test_smoothing_keeps_the_speakers_lip_motion(driving_dir: Path, landmarker: 
 
     def lip_gaps(smooth: bool) -> np.ndarray:
         tracker = FaceTracker(TrackerSettings(smooth_landmarks=smooth), landmarker=landmarker)
-        points = np.array([tracker.track(frame).face.landmarks for frame in frames])
-        return np.linalg.norm(points[:, 62] - points[:, 66], axis=1) / np.linalg.norm(points[:, 36] - points[:, 45], axis=1)
+        return np.array([lip_gap(tracker.track(frame).face.landmarks) for frame in frames])
 
     measured, smoothed = lip_gaps(False), lip_gaps(True)
     assert measured.std() > 0.01, "the speaker's mouth really moves in this clip"

@@ -29,12 +29,16 @@ FRAMING_SIDE = 6.2
 FRAMING_DOWN = 0.25
 
 
+def centroid_and_radius(points: np.ndarray) -> tuple[np.ndarray, float]:
+    """Centroid of (N, 2) points and their RMS distance from it."""
+    points = np.asarray(points, dtype=np.float64)
+    centroid = points.mean(axis=0)
+    return centroid, float(np.sqrt(((points - centroid) ** 2).sum(axis=1).mean()))
+
+
 def face_scale(landmarks: np.ndarray) -> tuple[np.ndarray, float]:
     """Centroid and RMS radius of the rigid landmarks: a size measure that ignores mouth and brows."""
-    rigid = np.asarray(landmarks, dtype=np.float64)[RIGID_POINTS]
-    centroid = rigid.mean(axis=0)
-    radius = float(np.sqrt(((rigid - centroid) ** 2).sum(axis=1).mean()))
-    return centroid, radius
+    return centroid_and_radius(np.asarray(landmarks)[RIGID_POINTS])
 
 
 def crop_box_from_landmarks(landmarks: np.ndarray) -> CropBox:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from livepresenter.capture.crop import centroid_and_radius
 from livepresenter.capture.face import STABLE_POINTS
 from livepresenter.capture.smoothing import OneEuroFilter
 
@@ -78,9 +79,7 @@ class LandmarkSmoother:
 
 def _pose(points: np.ndarray) -> tuple[np.ndarray, float, float]:
     """Centre and RMS radius of the stable points, and the angle of the line between the eye centres."""
-    stable = points[STABLE_POINTS]
-    centre = stable.mean(axis=0)
-    size = float(np.sqrt(((stable - centre) ** 2).sum(axis=1).mean()))
+    centre, size = centroid_and_radius(points[STABLE_POINTS])
     eye_line = points[_RIGHT_EYE].mean(axis=0) - points[_LEFT_EYE].mean(axis=0)
     return centre, size, float(np.arctan2(eye_line[1], eye_line[0]))
 
