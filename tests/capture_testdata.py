@@ -56,3 +56,12 @@ def reencoded(image: np.ndarray, rng: np.random.Generator, shift_px: tuple[float
     ok, jpeg = cv2.imencode(".jpg", noisy, [cv2.IMWRITE_JPEG_QUALITY, 85])
     assert ok
     return cv2.imdecode(jpeg, cv2.IMREAD_UNCHANGED)
+
+
+def resaved(image: np.ndarray, scale: float = 0.85, quality: int = 80) -> np.ndarray:
+    """An RGB image as someone re-publishing it would: scaled down (area-averaged) and saved as JPEG again."""
+    size = (round(image.shape[1] * scale), round(image.shape[0] * scale))
+    small = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+    ok, jpeg = cv2.imencode(".jpg", cv2.cvtColor(small, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality])
+    assert ok
+    return cv2.cvtColor(cv2.imdecode(jpeg, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)

@@ -18,6 +18,7 @@ from livepresenter.capture.crop import (
     to_crop_coords,
 )
 from livepresenter.capture.face import Face, TrackedFace
+from livepresenter.engine.landmark.lip_line import settle_shut_lips
 from livepresenter.engine.landmark.mouth import MouthFill
 from livepresenter.engine.landmark.mouth_gain import MouthGain, calibrate_mouth_gain
 from livepresenter.engine.landmark.transfer import RelativeTransfer
@@ -64,7 +65,7 @@ class LandmarkEngine:
     def prepare(self, portrait: np.ndarray, face: Face) -> None:
         """Precompute the warp and mouth colours for this portrait; forget any reference."""
         self._portrait = np.ascontiguousarray(portrait)
-        self._landmarks = face.landmarks.astype(np.float32)
+        self._landmarks = settle_shut_lips(self._portrait, face.landmarks)
         self._warp = DenseWarp(self._portrait, self._landmarks, self._settings.warp)
         self._mouth = MouthFill(self._portrait, self._landmarks)
         self._gain = self._calibrate(face) if self._settings.calibrate_mouth else MouthGain.identity()

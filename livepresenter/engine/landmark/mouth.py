@@ -54,10 +54,9 @@ class MouthFill:
     """Paints the mouth interior into warped frames of one portrait."""
 
     def __init__(self, portrait: np.ndarray, landmarks: np.ndarray) -> None:
-        lips = _polygon_mask(portrait.shape[:2], landmarks[_OUTER_LIP])
-        lips &= ~_polygon_mask(portrait.shape[:2], landmarks[_INNER_LIP])
+        lips, _ = lip_masks(portrait.shape[:2], landmarks)
         lip_colour = portrait[lips].astype(np.float32).mean(0) if lips.any() else np.full(3, 96.0)
-        face = _polygon_mask(portrait.shape[:2], cv2.convexHull(landmarks[:27]).reshape(-1, 2))
+        face = polygon_mask(portrait.shape[:2], cv2.convexHull(landmarks[:27]).reshape(-1, 2))
         skin = portrait[face].astype(np.float32)
         brightness = skin.mean(1)
         bright = skin[brightness >= np.percentile(brightness, _TEETH_PERCENTILE)].mean(0)
@@ -187,7 +186,13 @@ def _soft_mask(shape: tuple[int, int], polygon: np.ndarray, feather: float) -> n
     return cv2.GaussianBlur(soft, (0, 0), feather)
 
 
-def _polygon_mask(shape: tuple[int, int], polygon: np.ndarray) -> np.ndarray:
+def lip_masks(shape: tuple[int, int], landmarks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Boolean masks of the lips (between the outer and inner lip outlines) and of the mouth inside them."""
+    inside = polygon_mask(shape, landmarks[_INNER_LIP])
+    return polygon_mask(shape, landmarks[_OUTER_LIP]) & ~inside, inside
+
+
+def polygon_mask(shape: tuple[int, int], polygon: np.ndarray) -> np.ndarray:
     mask = np.zeros(shape, np.uint8)
     cv2.fillPoly(mask, [np.round(polygon).astype(np.int32)], 1)
     return mask.astype(bool)
