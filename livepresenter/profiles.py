@@ -38,9 +38,10 @@ import re
 import shutil
 import tempfile
 import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from livepresenter.errors import ConfigError, InputError, NoFaceError
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -62,7 +63,7 @@ class RecordingVirtualCamera:
     Tests drive the real `pyvirtualcam.Camera` (format and shape checks, frames_sent) into it.
     """
 
-    instances: list["RecordingVirtualCamera"] = []
+    instances: ClassVar[list[RecordingVirtualCamera]] = []
 
     def __init__(self, *, width: int, height: int, fps: float, fourcc: int, device: str | None, **kw) -> None:
         self.width, self.height, self.fps, self.fourcc = width, height, fps, fourcc

@@ -16,9 +16,9 @@ KP_ATOL = 1e-4
 MAP_ATOL = 1e-4          # mask, occlusion_map, deformation
 IMAGE_MAX, IMAGE_MEAN = 2e-3, 1e-4  # prediction, deformed, sparse_deformed
 MODES = {
-    "relative_adapt": dict(adapt_movement_scale=True, use_relative_movement=True, use_relative_jacobian=True),
-    "relative": dict(adapt_movement_scale=False, use_relative_movement=True, use_relative_jacobian=True),
-    "absolute": dict(),
+    "relative_adapt": {"adapt_movement_scale": True, "use_relative_movement": True, "use_relative_jacobian": True},
+    "relative": {"adapt_movement_scale": False, "use_relative_movement": True, "use_relative_jacobian": True},
+    "absolute": {},
 }
 IMAGE_KEYS = {"prediction", "deformed", "sparse_deformed"}
 

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -76,15 +77,15 @@ def test_presenter_moves_with_the_driving_face(vcam, clip, tmp_path, ffmpeg):
     live(["--source", str(clip), "--max-seconds", "2.5"], tmp_path)
     live(["--source", str(still), "--max-seconds", "2.5"], tmp_path)
     moving, steady = ([f[150:600, 400:880].astype(float) for f in cam.frames[5:]] for cam in vcam.instances)
-    motion = lambda frames: np.mean([np.abs(a - b).mean() for a, b in zip(frames, frames[1:])])
+    motion = lambda frames: np.mean([np.abs(a - b).mean() for a, b in pairwise(frames)])
     assert motion(moving) > 3 * motion(steady)
 
 
 def test_face_lost_eases_to_idle_motion(vcam, face_then_nothing, tmp_path):
-    code, stats = live(["--source", str(face_then_nothing), "--max-seconds", "3.6"], tmp_path)
+    code, _ = live(["--source", str(face_then_nothing), "--max-seconds", "3.6"], tmp_path)
     assert code == 0
     frames = [f[150:600, 400:880].astype(float) for f in vcam.instances[0].frames]
-    steps = [np.abs(a - b).mean() for a, b in zip(frames, frames[1:])]
+    steps = [np.abs(a - b).mean() for a, b in pairwise(frames)]
     # The face is there for the first third (1.2 of 3.6 s), then gone: the presenter keeps moving (idle) and
     # the hand-over is no bigger a change between frames than talking was (steps grow when a loaded machine
     # animates fewer frames, so they are compared with each other, not with a constant).

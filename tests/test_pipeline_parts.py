@@ -4,6 +4,7 @@ and the frame source on real files."""
 from __future__ import annotations
 
 import threading
+from itertools import pairwise
 
 import numpy as np
 import pytest
@@ -57,7 +58,7 @@ def test_idle_motion_moves_blinks_and_stays_near_the_reference():
     assert max(drift) < 6.0 and np.mean(drift) > 0.3       # alive, but near the neutral face
     eye_open = [np.linalg.norm(p[37] - p[41]) for p in poses]
     assert min(eye_open) < 0.3 * eye_open[0]                 # at least one blink in 8 s
-    steps = [np.abs(a - b).max() for a, b in zip(poses, poses[1:])]
+    steps = [np.abs(a - b).max() for a, b in pairwise(poses)]
     blink_free = [s for s, e0, e1 in zip(steps, eye_open, eye_open[1:]) if min(e0, e1) > 0.95 * eye_open[0]]
     assert max(blink_free) < 1.5                             # smooth between frames
 

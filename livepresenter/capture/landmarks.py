@@ -199,7 +199,7 @@ def _load_face_alignment(device: str | None) -> Any:
 
 # --- factory --------------------------------------------------------------------------------------------------
 
-LANDMARKERS: dict[str, type[DlibLandmarker] | type[FaceAlignmentLandmarker]] = {
+LANDMARKERS: dict[str, type[DlibLandmarker | FaceAlignmentLandmarker]] = {
     DlibLandmarker.name: DlibLandmarker,
     FaceAlignmentLandmarker.name: FaceAlignmentLandmarker,
 }

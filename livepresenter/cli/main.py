@@ -13,7 +13,7 @@ import argparse
 import importlib
 import logging
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
 from livepresenter import __version__
 from livepresenter.errors import ExitStatus, LivepresenterError

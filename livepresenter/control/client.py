@@ -5,8 +5,7 @@ Stdlib only, so `livepresenter status` and the tray start without numpy, torch o
 
 from __future__ import annotations
 
-import socket
-from typing import Any
+from typing import Any, Self
 
 from livepresenter.control.endpoint import Address, connect
 from livepresenter.control.protocol import MAX_RESPONSE_BYTES, DaemonError, ProtocolError, decode, encode
@@ -40,7 +39,7 @@ class ControlClient:
         try:
             self._socket.sendall(encode(message))
             line = self._reader.readline(MAX_RESPONSE_BYTES + 1)
-        except socket.timeout:
+        except TimeoutError:
             raise DaemonError(f"the daemon did not answer `{cmd}` within {timeout_s:.0f} s") from None
         except OSError as exc:
             raise DaemonError(f"lost the connection to the daemon during `{cmd}`: {exc}") from None
@@ -58,7 +57,7 @@ class ControlClient:
         self._reader.close()
         self._socket.close()
 
-    def __enter__(self) -> ControlClient:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -114,7 +114,7 @@ class DaemonLock:
         self._file: IO[str] | None = None
 
     def acquire(self) -> None:
-        file = open(self.path, "a+", encoding="ascii")
+        file = open(self.path, "a+", encoding="ascii")  # noqa: SIM115 - held open until release()
         file.seek(0)  # Windows locks bytes from the current position
         try:
             _lock(file)

@@ -6,8 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from livepresenter.fomm.blocks import (AntiAliasInterpolation2d, Hourglass, coordinate_grid,
-                                       keypoint_gaussians, warp)
+from livepresenter.fomm.blocks import AntiAliasInterpolation2d, Hourglass, coordinate_grid, keypoint_gaussians, warp
 from livepresenter.fomm.keypoint_detector import KeypointDict
 
 

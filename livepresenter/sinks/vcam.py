@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from typing import Self
 
 import numpy as np
 
@@ -56,7 +57,7 @@ class VirtualCamera:
             self._camera.close()
             self._camera = None
 
-    def __enter__(self) -> VirtualCamera:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
