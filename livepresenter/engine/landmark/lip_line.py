@@ -67,4 +67,3 @@ def settle_shut_lips(image_rgb: np.ndarray, landmarks: np.ndarray) -> np.ndarray
         meet = centre + depth[int(np.argmin(profile))] * down
         out[upper] = out[lower] = meet
     return out.astype(np.float32)
-

@@ -193,6 +193,7 @@ def lip_masks(shape: tuple[int, int], landmarks: np.ndarray) -> tuple[np.ndarray
 
 
 def polygon_mask(shape: tuple[int, int], polygon: np.ndarray) -> np.ndarray:
+    """Boolean mask of the filled polygon ((N, 2) image pixels, rounded to whole pixels)."""
     mask = np.zeros(shape, np.uint8)
     cv2.fillPoly(mask, [np.round(polygon).astype(np.int32)], 1)
     return mask.astype(bool)
