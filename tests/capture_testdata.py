@@ -7,6 +7,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from livepresenter.capture import FaceTracker
+from livepresenter.capture.face import Face
+
 
 def load_rgb(path: Path) -> np.ndarray:
     """An image file as HxWx3 uint8 RGB; grayscale JPEGs are expanded to three channels."""
@@ -14,6 +17,13 @@ def load_rgb(path: Path) -> np.ndarray:
     if bgr is None:
         raise FileNotFoundError(path)
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+
+def detect_face(image: np.ndarray) -> Face:
+    """The face the tracker finds in a still image; fails the test when there is none."""
+    face = FaceTracker().detect(image)
+    assert face is not None, "no face found"
+    return face
 
 
 def webcam_sized(image: np.ndarray, height: int = 480) -> np.ndarray:

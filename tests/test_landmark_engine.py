@@ -15,7 +15,7 @@ import pytest
 from scipy.ndimage import map_coordinates
 
 from livepresenter.capture import FaceTracker, TrackedFace, TrackerSettings
-from livepresenter.capture.face import STABLE_POINTS, Face
+from livepresenter.capture.face import STABLE_POINTS
 from livepresenter.engine.landmark import LandmarkEngine
 from livepresenter.engine.landmark.transfer import (
     RelativeTransfer,
@@ -27,21 +27,15 @@ from livepresenter.engine.landmark.transfer import (
 )
 from livepresenter.engine.landmark.warp import DenseWarp, WarpSettings
 from livepresenter.evaluate.metrics import lip_gap
-from tests.capture_testdata import load_rgb, read_frames, reencoded, webcam_sized
+from tests.capture_testdata import detect_face, load_rgb, read_frames, reencoded, webcam_sized
 
 GRID_CLIP = "grid_bbaf2n_256.mp4"
 WIDE_OPEN_FRAME = 36  # the speaker's widest inner-lip gap in GRID_CLIP
 
 
-def _detect(image: np.ndarray) -> Face:
-    face = FaceTracker().detect(image)
-    assert face is not None, "no face found"
-    return face
-
-
 def _engine(portrait: np.ndarray) -> LandmarkEngine:
     engine = LandmarkEngine()
-    engine.prepare(portrait, _detect(portrait))
+    engine.prepare(portrait, detect_face(portrait))
     return engine
 
 
@@ -87,11 +81,11 @@ def test_self_reconstruction_follows_the_driving_landmarks(
     to the real frames' than frame 0's do, on the whole face and on the mouth."""
     engine = _engine(grid_frames[0])
     engine.set_reference(grid_tracked[0])
-    static0 = _detect(grid_frames[0]).landmarks
+    static0 = detect_face(grid_frames[0]).landmarks
     errors, static_errors = [], []
     for index in (12, 24, WIDE_OPEN_FRAME):
-        real = _detect(grid_frames[index]).landmarks
-        out = _detect(engine.animate(grid_tracked[index])).landmarks
+        real = detect_face(grid_frames[index]).landmarks
+        out = detect_face(engine.animate(grid_tracked[index])).landmarks
         errors.append(np.linalg.norm(out - real, axis=1)[48:].mean())
         static_errors.append(np.linalg.norm(static0 - real, axis=1)[48:].mean())
     assert np.mean(errors) < 0.5 * np.mean(static_errors)
@@ -103,7 +97,7 @@ def test_mouth_opens_when_the_driver_opens(portraits_dir: Path, grid_tracked: li
     portrait = load_rgb(portraits_dir / "marie_curie_c1920.jpg")
     engine = _engine(portrait)
     engine.set_reference(grid_tracked[0])
-    seen = _detect(engine.animate(grid_tracked[WIDE_OPEN_FRAME])).landmarks
+    seen = detect_face(engine.animate(grid_tracked[WIDE_OPEN_FRAME])).landmarks
     driver_opening = lip_gap(grid_tracked[WIDE_OPEN_FRAME].face.landmarks) - lip_gap(grid_tracked[0].face.landmarks)
     assert lip_gap(seen) - lip_gap(engine.portrait_landmarks) > 0.5 * driver_opening
 
@@ -160,7 +154,7 @@ def test_mouth_motion_is_scaled_to_a_smaller_mouth(portraits_dir: Path, grid_tra
     own = RelativeTransfer(reference, reference)(driving)
     assert lip_opening(own) - lip_opening(reference) == pytest.approx(driver_opening, rel=0.02)
 
-    portrait = _detect(load_rgb(portraits_dir / "marie_curie_c1920.jpg")).landmarks.astype(np.float64)
+    portrait = detect_face(load_rgb(portraits_dir / "marie_curie_c1920.jpg")).landmarks.astype(np.float64)
     ratio = mouth_width(portrait) / mouth_width(reference)
     assert 0.6 < ratio < 0.95  # the premise: Curie's mouth is the narrower
     opened = RelativeTransfer(portrait, reference)(driving)
@@ -183,7 +177,7 @@ def test_head_translation_and_rotation_transfer_scaled_to_the_portrait(
     portrait = load_rgb(portraits_dir / "mona_lisa_leonardo.jpg")
     engine = _engine(portrait)
     engine.set_reference(grid_tracked[0])
-    seen = _detect(engine.animate(driven)).landmarks
+    seen = detect_face(engine.animate(driven)).landmarks
     rest = engine.portrait_landmarks
     motion = fit_similarity(rest[STABLE_POINTS], seen[STABLE_POINTS])
 
@@ -211,7 +205,7 @@ def test_warp_lands_landmarks_on_their_targets(portraits_dir: Path) -> None:
     """Blink, open jaw, turned and shifted head: the backward map sampled at each target landmark
     points back at that landmark in the portrait (lids within 2% of the eye distance)."""
     portrait = load_rgb(portraits_dir / "einstein_1947_orren_jack_turner.jpg")
-    rest = _detect(portrait).landmarks.astype(np.float64)
+    rest = detect_face(portrait).landmarks.astype(np.float64)
     warp = DenseWarp(portrait, rest, WarpSettings())
     eye_distance = np.linalg.norm(rest[45] - rest[36])
     target = rest.copy()

@@ -8,22 +8,15 @@ import cv2
 import numpy as np
 import pytest
 
-from livepresenter.capture import FaceTracker
 from livepresenter.capture.face import Face
 from livepresenter.engine.landmark import LandmarkEngine
 from livepresenter.engine.landmark import engine as engine_module
 from livepresenter.engine.landmark.lip_line import settle_shut_lips
 from livepresenter.engine.landmark.transfer import eye_distance, face_down, lip_opening, lower_jaw
-from tests.capture_testdata import load_rgb, read_frames, resaved
+from tests.capture_testdata import detect_face, load_rgb, read_frames, resaved
 
 LINCOLN = "abraham_lincoln_1863_alexander_gardner.jpg"
 PAIRS = [(61, 67), (62, 66), (63, 65)]
-
-
-def _detect(image: np.ndarray) -> Face:
-    face = FaceTracker().detect(image)
-    assert face is not None, "no face found"
-    return face
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +24,7 @@ def resaved_lincoln(portraits_dir: Path) -> tuple[np.ndarray, Face]:
     """Lincoln's photograph scaled to 85 % and saved as JPEG (quality 80): dlib then puts the lower inner-lip
     points in the middle of his sunlit lower lip."""
     image = resaved(load_rgb(portraits_dir / LINCOLN))
-    return image, _detect(image)
+    return image, detect_face(image)
 
 
 def _grey_at(image: np.ndarray, points: np.ndarray) -> np.ndarray:
@@ -62,7 +55,7 @@ def test_misread_shut_lips_move_to_where_they_meet(resaved_lincoln: tuple[np.nda
 def test_open_mouths_are_left_as_read(driving_dir: Path) -> None:
     """A speaker's open mouth (dark inside) keeps the landmarker's points."""
     frames = read_frames(driving_dir / "pexels_wolfganglanger_expressions_360.mp4", 60, 1)
-    face = _detect(frames[0])
+    face = detect_face(frames[0])
     assert lip_opening(face.landmarks) > 0.15
     assert np.array_equal(settle_shut_lips(frames[0], face.landmarks), face.landmarks.astype(np.float32))
 
