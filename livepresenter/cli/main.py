@@ -25,7 +25,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "demo": ("demo", "see it work: the bundled presenter, no webcam or weights needed; writes demo.mp4"),
     "run": ("run", "the live presenter: webcam → figure → virtual camera"),
     "render": ("render", "re-enact a driving video offline into an MP4, its audio kept"),
-    "bench": ("bench", "measure engine speed (bench fomm | bench landmark)"),
+    "bench": ("bench", "measure engine speed and render memory (bench fomm | landmark | render)"),
     "eval": ("eval", "measure re-enactment quality on real clips (L1, AKD, AED, identity, mouth)"),
     "profiles": ("profiles", "presenter profiles: list, add, show, remove"),
     "studio": ("studio", "a window to make a lecture video as the figure: presenter, video, generate, watch"),

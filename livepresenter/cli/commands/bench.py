@@ -1,19 +1,23 @@
-"""`livepresenter bench fomm|landmark`: speed benchmarks (numbers for BENCHMARKS.md, not tests)."""
+"""`livepresenter bench fomm|landmark|render`: speed and memory benchmarks (numbers for BENCHMARKS.md, not tests)."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+from pathlib import Path
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("target", choices=["fomm", "landmark"], help="what to measure")
+    parser.add_argument("target", choices=["fomm", "landmark", "render"],
+                        help="what to measure (render: memory over a long render; needs --presenter and --driving)")
     parser.add_argument("--json", action="store_true", help="print one JSON object as the last line")
     parser.add_argument("--repeats", type=int, default=10, help="timed frames per variant (default 10)")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     parser.add_argument("--variants", default=None,
                         help="comma-separated FOMM variants (default: all this machine supports)")
+    parser.add_argument("--presenter", default=None, help="render: portrait image or profile name")
+    parser.add_argument("--driving", type=Path, default=None, help="render: the (long) driving video")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -23,10 +27,17 @@ def run(args: argparse.Namespace) -> int:
         variants = args.variants.split(",") if args.variants else None
         result = run_benchmark(args.repeats, args.threads, variants,
                                progress=lambda name: print(f"bench fomm: {name} ...", file=sys.stderr, flush=True))
-    else:
+    elif args.target == "landmark":
         from livepresenter.engine.landmark.bench import format_table, run_benchmark
 
         result = run_benchmark(frames=max(args.repeats, 50))
+    else:
+        from livepresenter.errors import ConfigError
+        from livepresenter.render_bench import format_table, run_benchmark
+
+        if args.presenter is None or args.driving is None:
+            raise ConfigError("bench render needs --presenter IMAGE_OR_PROFILE and --driving VIDEO")
+        result = run_benchmark(args.presenter, args.driving)
     print(format_table(result))
     if args.json:
         print(json.dumps(result))
