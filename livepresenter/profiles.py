@@ -66,6 +66,11 @@ PROFILE_FILE = "profile.toml"
 PORTRAIT_STEM = "portrait"
 MIN_FACE_PX = 128
 """A face narrower than this (detector box, image pixels) is animated from too few pixels and looks soft."""
+MAX_TURN = 0.6
+"""A face turned further than this (`capture.face.face_turn`) is a three-quarter view, and the 2-D warp draws a head
+turning further that way as a shear. Measured (BENCHMARKS.md, session 9): the Pexels clip mirrored took Tesla's
+portrait (0.72) from identity distance 0.299 to 0.328 with 14 frames where no face was found; the other portraits
+(turned 0.01-0.44) moved by at most 0.03."""
 
 _INSTALLED_DIR = Path(__file__).resolve().parent / "bundled_profiles"  # a wheel maps profiles/ here
 BUNDLED_DIR = _INSTALLED_DIR if _INSTALLED_DIR.is_dir() else Path(__file__).resolve().parents[1] / "profiles"
@@ -235,9 +240,11 @@ def _check_portrait(image: Path) -> _PortraitCheck:
     """Read the image and find its face; InputError/NoFaceError when it cannot be a portrait.
 
     Several faces: the largest is used and the portrait is cropped around it (the pipeline animates the only, or
-    best, face of the image it is given). A face under MIN_FACE_PX wide is accepted with a warning.
+    best, face of the image it is given). A face under MIN_FACE_PX wide, or turned further than MAX_TURN, is
+    accepted with a warning.
     """
     from livepresenter.capture import FaceTracker  # dlib: only `profiles add` needs it
+    from livepresenter.capture.face import face_turn
     from livepresenter.presenter import load_image_rgb
 
     image_rgb = load_image_rgb(image)
@@ -245,7 +252,8 @@ def _check_portrait(image: Path) -> _PortraitCheck:
     if not faces:
         raise NoFaceError(f"no face found in {image}: use a frontal photo where the face is at least "
                           f"{MIN_FACE_PX} px wide")
-    boxes = sorted((f.box for f in faces), key=lambda b: (b[2] - b[0]) * (b[3] - b[1]), reverse=True)
+    faces = sorted(faces, key=lambda f: (f.box[2] - f.box[0]) * (f.box[3] - f.box[1]), reverse=True)
+    boxes = [f.box for f in faces]
     width_px = round(boxes[0][2] - boxes[0][0])
     warnings, crop = [], None
     if len(faces) > 1:
@@ -255,6 +263,9 @@ def _check_portrait(image: Path) -> _PortraitCheck:
     if width_px < MIN_FACE_PX:
         warnings.append(f"the face in {image} is only {width_px} px wide: the animation will look soft; a face at "
                         f"least {MIN_FACE_PX} px wide looks better")
+    if abs(face_turn(faces[0].landmarks)) > MAX_TURN:
+        warnings.append(f"the face in {image} is turned well to one side: when you turn your head further that way "
+                        f"the portrait will look sheared; a frontal portrait animates best")
     return _PortraitCheck(crop, warnings)
 
 

@@ -13,6 +13,7 @@ import pytest
 
 from livepresenter import profiles
 from livepresenter.capture import FaceTracker
+from livepresenter.capture.face import face_turn
 from livepresenter.cli.main import main
 from livepresenter.errors import ConfigError, ExitStatus
 from livepresenter.presenter import load_presenter
@@ -20,6 +21,8 @@ from livepresenter.presenter import load_presenter
 REPO = Path(__file__).resolve().parents[1]
 EINSTEIN = "einstein_1947_orren_jack_turner.jpg"
 NEWTON = "isaac_newton_1689_godfrey_kneller.jpg"
+TESLA = "nikola_tesla_c1890_napoleon_sarony.jpg"
+LINCOLN = "abraham_lincoln_1863_alexander_gardner.jpg"
 
 
 @pytest.fixture(autouse=True)
@@ -190,3 +193,24 @@ def test_bundled_profiles_and_every_subpackage_are_installed():
     assert setuptools["package-dir"]["livepresenter.bundled_profiles"] == "profiles"
     assert setuptools["package-data"]["livepresenter.bundled_profiles"] == ["*/*"]
     assert {p.name for p in (REPO / "profiles").iterdir()} >= {"grace_hopper"}
+
+
+def test_a_three_quarter_portrait_warns_and_a_frontal_one_does_not(portraits_dir, caplog):
+    with caplog.at_level(logging.WARNING):
+        assert add("tesla", "--image", str(portraits_dir / TESLA), "--rights", "PD", "--died", "1943") == 0
+    assert [r.getMessage() for r in caplog.records if "turned well to one side" in r.getMessage()]
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        assert add("lincoln", "--image", str(portraits_dir / LINCOLN), "--rights", "PD", "--died", "1865") == 0
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+def test_face_turn_is_zero_for_a_frontal_face_and_follows_the_nose() -> None:
+    face = np.zeros((68, 2))
+    face[36], face[45] = (-30, 0), (30, 0)  # eye corners: the eye line is horizontal
+    face[0], face[16], face[30] = (-50, 10), (50, 10), (0, 30)
+    assert face_turn(face) == pytest.approx(0.0)
+    face[30] = (25, 30)  # nose halfway to the right outline
+    assert face_turn(face) == pytest.approx(0.5)
+    rotated = face @ np.array([[0.8, 0.6], [-0.6, 0.8]]).T  # the same face tilted by 37 degrees
+    assert face_turn(rotated) == pytest.approx(0.5)
