@@ -18,6 +18,7 @@ from livepresenter.capture.crop import (
     to_crop_coords,
 )
 from livepresenter.capture.face import Face, TrackedFace
+from livepresenter.engine.landmark.lids import LidCover
 from livepresenter.engine.landmark.lip_line import settle_shut_lips
 from livepresenter.engine.landmark.mouth import MouthFill
 from livepresenter.engine.landmark.mouth_gain import MouthGain, calibrate_mouth_gain
@@ -51,6 +52,7 @@ class LandmarkEngine:
         self._landmarks: np.ndarray | None = None
         self._warp: DenseWarp | None = None
         self._mouth: MouthFill | None = None
+        self._lids: LidCover | None = None
         self._transfer: RelativeTransfer | None = None
         self._gain = MouthGain.identity()
         self._last: np.ndarray | None = None
@@ -68,6 +70,7 @@ class LandmarkEngine:
         self._landmarks = settle_shut_lips(self._portrait, face.landmarks)
         self._warp = DenseWarp(self._portrait, self._landmarks, self._settings.warp)
         self._mouth = MouthFill(self._portrait, self._landmarks)
+        self._lids = LidCover(self._portrait, self._landmarks)
         self._gain = self._calibrate(face) if self._settings.calibrate_mouth else MouthGain.identity()
         self._transfer = None
         self._last = None
@@ -99,12 +102,14 @@ class LandmarkEngine:
         Lower level than `animate`: the pipeline drives it with synthetic targets (blinks,
         breathing around `portrait_landmarks`) when the face is lost.
         """
-        if self._warp is None or self._mouth is None:
+        if self._warp is None or self._mouth is None or self._lids is None:
             raise RuntimeError("LandmarkEngine.prepare() must be called first")
         target = self._gain(target)
-        out = self._warp(target)
+        warp_target = self._lids.warp_target(target)
+        out = self._warp(warp_target)
         if self._settings.fill_mouth:
             self._mouth(out, target)
+        self._lids(out, target, warp_target)
         self._last = out
         return out.copy()
 

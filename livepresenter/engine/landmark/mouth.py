@@ -15,13 +15,13 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from livepresenter.engine.landmark.drawing import closed_curve, open_curve, polygon_mask, soft_mask
 from livepresenter.engine.landmark.transfer import eye_distance, face_down, lip_opening
 
 _OUTER_LIP = np.arange(48, 60)
 _INNER_LIP = np.arange(60, 68)
 _UPPER_INNER = np.array([60, 61, 62, 63, 64])
 _LOWER_INNER = np.array([60, 67, 66, 65, 64])
-_SUBDIVISIONS = 6
 
 # Opening beyond twice the portrait's own, in inter-ocular distances, at which the fill is opaque.
 _FULL_OPACITY_GAP = 0.05
@@ -84,14 +84,14 @@ class MouthFill:
             return
         width = float(np.linalg.norm(target[64] - target[60]))
         feather = max(0.8, _FEATHER * gap)
-        inner = _closed_curve(target[_INNER_LIP])
+        inner = closed_curve(target[_INNER_LIP])
         pad = int(np.ceil(3 * feather)) + 2
         lo = np.maximum(np.floor(inner.min(0)).astype(int) - pad, 0)
         hi = np.minimum(np.ceil(inner.max(0)).astype(int) + pad, image.shape[1::-1])
         if np.any(hi <= lo):
             return
         shape = (int(hi[1] - lo[1]), int(hi[0] - lo[0]))
-        cavity = _soft_mask(shape, inner - lo, feather)
+        cavity = soft_mask(shape, inner - lo, feather)
         depth = cv2.GaussianBlur(cavity, (0, 0), max(1.0, 0.3 * gap))
         depth /= max(float(depth.max()), 1e-6)
         colour = self._shade(cavity, depth, lo, target, gap, width, feather)
@@ -119,8 +119,8 @@ class MouthFill:
         fade = float(np.clip((gap / width - _TEETH_FADE[0]) / (_TEETH_FADE[1] - _TEETH_FADE[0]), 0, 1))
         if fade > 0.0:
             for curve, sign, height, strength, shade in (
-                (_open_curve(target[_UPPER_INNER]), 1.0, _UPPER_TEETH, _TEETH_OPACITY, 1.0),
-                (_open_curve(target[_LOWER_INNER]), -1.0, _LOWER_TEETH, 0.8 * _TEETH_OPACITY, 0.8),
+                (open_curve(target[_UPPER_INNER]), 1.0, _UPPER_TEETH, _TEETH_OPACITY, 1.0),
+                (open_curve(target[_LOWER_INNER]), -1.0, _LOWER_TEETH, 0.8 * _TEETH_OPACITY, 0.8),
             ):
                 band_height = min(height[0] * gap, height[1] * width)
                 band = _teeth_band(cavity.shape, curve - lo, sign * band_height * down, width, feather)
@@ -137,8 +137,8 @@ def _teeth_band(
     towards the corners, and dimmer there, where the teeth turn away from the light."""
     u = np.linspace(-1.0, 1.0, len(lip))[:, None]
     edge = lip + (1.0 - u**2) * reach
-    band = _soft_mask(shape, np.vstack([lip, edge[::-1]]), 0.5 * feather)
-    under_lip = _soft_mask(shape, np.vstack([lip, (lip + 0.3 * (edge - lip))[::-1]]), 0.5 * feather)
+    band = soft_mask(shape, np.vstack([lip, edge[::-1]]), 0.5 * feather)
+    under_lip = soft_mask(shape, np.vstack([lip, (lip + 0.3 * (edge - lip))[::-1]]), 0.5 * feather)
     cols = np.arange(shape[1], dtype=np.float32)
     across = (cols - float(lip[:, 0].mean())) / (0.5 * width)
     gaps = np.exp(-(((np.abs(across)[:, None] - _TOOTH_EDGES[None, :]) / 0.025) ** 2)).sum(1)
@@ -146,54 +146,7 @@ def _teeth_band(
     return band * (1.0 - 0.25 * under_lip) * light[None, :]
 
 
-def _catmull_rom(points: np.ndarray, closed: bool) -> np.ndarray:
-    """Smooth curve through the points, so the 8 inner-lip landmarks give a round mouth."""
-    p = np.vstack([points[-1:], points, points[:2]]) if closed else np.vstack(
-        [points[:1], points, points[-1:]]
-    )
-    t = np.linspace(0.0, 1.0, _SUBDIVISIONS, endpoint=False)[:, None]
-    segments = len(points) if closed else len(points) - 1
-    out = []
-    for i in range(segments):
-        p0, p1, p2, p3 = p[i], p[i + 1], p[i + 2], p[i + 3]
-        out.append(
-            0.5
-            * (
-                2 * p1
-                + (p2 - p0) * t
-                + (2 * p0 - 5 * p1 + 4 * p2 - p3) * t**2
-                + (3 * p1 - p0 - 3 * p2 + p3) * t**3
-            )
-        )
-    if not closed:
-        out.append(points[-1:])
-    return np.vstack(out)
-
-
-def _closed_curve(points: np.ndarray) -> np.ndarray:
-    return _catmull_rom(points.astype(np.float64), closed=True)
-
-
-def _open_curve(points: np.ndarray) -> np.ndarray:
-    return _catmull_rom(points.astype(np.float64), closed=False)
-
-
-def _soft_mask(shape: tuple[int, int], polygon: np.ndarray, feather: float) -> np.ndarray:
-    """Anti-aliased polygon mask in [0, 1], float32, blurred by `feather` pixels."""
-    mask = np.zeros(shape, np.uint8)
-    cv2.fillPoly(mask, [np.round(polygon * 16).astype(np.int32)], 255, cv2.LINE_AA, shift=4)
-    soft = mask.astype(np.float32) / 255.0
-    return cv2.GaussianBlur(soft, (0, 0), feather)
-
-
 def lip_masks(shape: tuple[int, int], landmarks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Boolean masks of the lips (between the outer and inner lip outlines) and of the mouth inside them."""
     inside = polygon_mask(shape, landmarks[_INNER_LIP])
     return polygon_mask(shape, landmarks[_OUTER_LIP]) & ~inside, inside
-
-
-def polygon_mask(shape: tuple[int, int], polygon: np.ndarray) -> np.ndarray:
-    """Boolean mask of the filled polygon ((N, 2) image pixels, rounded to whole pixels)."""
-    mask = np.zeros(shape, np.uint8)
-    cv2.fillPoly(mask, [np.round(polygon).astype(np.int32)], 1)
-    return mask.astype(bool)
