@@ -46,7 +46,7 @@ _COVER_RAMP = 0.02
 
 
 class LidCover:
-    """Holds the warp's upper lids open and paints the lid over what a closing lid covers."""
+    """Limits how far the warp lowers the upper lids and paints the lid over what a lid closing further covers."""
 
     def __init__(self, portrait: np.ndarray, landmarks: np.ndarray) -> None:
         self._rest = landmarks.astype(np.float64)
