@@ -1,14 +1,20 @@
 #!/usr/bin/env bash
 # Install livepresenter into ./.venv (or $VENV) on a machine with Python 3.11+ and apt.
-# Usage: scripts/setup.sh [test]   — "test" also installs what the test suite needs.
+# Usage: scripts/setup.sh [test|latest]
+#   (none)  the exact versions CI tested (requirements/runtime.lock, with hashes)
+#   test    the same plus what the test suite needs (requirements/test.lock) and its system packages
+#   latest  the newest versions inside pyproject.toml's ranges, with the test tools (how the locks are refreshed:
+#           scripts/lock.sh)
+# The locks are made on Linux x86_64 with Python 3.11 (CI's machine); elsewhere the pyproject's ranges are used.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
 PYTHON=${PYTHON:-python3}
-WITH_TESTS=${1:-}
+MODE=${1:-}
+case "$MODE" in ""|test|latest) ;; *) echo "setup: unknown mode '$MODE' (use: test, latest, or nothing)" >&2; exit 2;; esac
 
 apt_packages=(libportaudio2)   # sounddevice's PortAudio; without it livepresenter records video only
-if [[ "$WITH_TESTS" == test ]]; then
+if [[ -n "$MODE" ]]; then
     # PulseAudio null sink (real microphone path), Xvfb + tray host + xdotool (real tray), Qt's xcb deps.
     apt_packages+=(pulseaudio pulseaudio-utils libasound2-plugins xvfb xauth xdotool trayer imagemagick
                    libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0 libxcb-xkb1
@@ -28,11 +34,20 @@ fi
 if [[ ! -x "$VENV/bin/python" ]]; then
     "$PYTHON" -m venv "$VENV"
 fi
-"$VENV/bin/python" -m pip install -q --upgrade pip
-# The CPU build first: an unpinned torch would pull a multi-GB CUDA build.
-"$VENV/bin/python" -m pip install -q torch==2.13.0
-if [[ "$WITH_TESTS" == test ]]; then
-    "$VENV/bin/python" -m pip install -q -e '.[test]'
+pip=("$VENV/bin/python" -m pip install -q)
+"${pip[@]}" --upgrade pip
+extras=""; [[ -n "$MODE" ]] && extras="[test]"
+lock=requirements/runtime.lock; [[ "$MODE" == test ]] && lock=requirements/test.lock
+platform=$("$VENV/bin/python" -c 'import platform, sys; print(f"{platform.system()}-{platform.machine()}-{sys.version_info[0]}.{sys.version_info[1]}")')
+
+if [[ "$MODE" != latest && "$platform" == Linux-x86_64-3.11 ]]; then
+    # Exactly what CI tested, checked against the recorded hashes; then livepresenter itself, its dependencies
+    # already in place.
+    "${pip[@]}" --require-hashes -r "$lock"
+    "${pip[@]}" --no-deps -e ".$extras"
 else
-    "$VENV/bin/python" -m pip install -q -e .
+    [[ "$MODE" != latest ]] && echo "setup: no lock for $platform (made for Linux-x86_64-3.11): using pyproject.toml's ranges"
+    # The CPU build first: an unpinned torch would pull a multi-GB CUDA build.
+    "${pip[@]}" torch==2.13.0
+    "${pip[@]}" -e ".$extras"
 fi

@@ -1,17 +1,17 @@
-"""Shared test fixtures: where ../shared is, and skips with a reason when it is absent."""
+"""Shared test fixtures: the test data in tests/data (clips, portraits, FOMM parity sets), private folders, a vcam."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import ClassVar
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = Path(os.environ.get("LIVEPRESENTER_SHARED", REPO.parent / "shared"))
-FIXTURES = SHARED / "fomm" / "fixtures"
-MEDIA = SHARED / "media"
+DATA = REPO / "tests" / "data"  # in the repository: see its MANIFEST.md for each file's origin and rights
+FIXTURES = DATA / "fomm"
+DRIVING = DATA / "driving"
+PORTRAITS = DATA / "portraits"
 
 
 @pytest.fixture(autouse=True, scope="session")
@@ -33,28 +33,22 @@ def private_dirs():
     shutil.rmtree(root, ignore_errors=True)
 
 
-def _require(path: Path) -> Path:
-    if not path.exists():
-        pytest.skip(f"{path} is absent (../shared is not beside this clone; CI has it)")
-    return path
-
-
 @pytest.fixture(scope="session")
-def shared_fixtures() -> Path:
-    """../shared/fomm/fixtures: golden FOMM parity data."""
-    return _require(FIXTURES)
+def fomm_fixtures() -> Path:
+    """Golden FOMM parity sets: configs, random-weight checkpoints, the official code's inputs and outputs."""
+    return FIXTURES
 
 
 @pytest.fixture(scope="session")
 def driving_dir() -> Path:
-    """../shared/media/driving: real talking-head clips."""
-    return _require(MEDIA / "driving")
+    """Real talking-head clips."""
+    return DRIVING
 
 
 @pytest.fixture(scope="session")
 def portraits_dir() -> Path:
-    """../shared/media/portraits: public-domain portraits."""
-    return _require(MEDIA / "portraits")
+    """Public-domain portraits."""
+    return PORTRAITS
 
 
 class RecordingVirtualCamera:

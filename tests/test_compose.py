@@ -71,13 +71,49 @@ def test_label_changes_only_its_corner() -> None:
     assert 0 < (box.sum(axis=-1) < plain[y0:y1, x0:x1].sum(axis=-1)).mean()  # the box darkens what is under it
 
 
-def test_label_fits_narrow_frames() -> None:
-    label = Label("AI re-enactment of Marie Skłodowska-Curie", (200, 260), corner="top-left")
+LONG_NAME = "AI re-enactment of Marie Skłodowska-Curie"
+
+
+def _text_rows(box: np.ndarray) -> np.ndarray:
+    """Indices of the box's rows that hold bright (text) pixels."""
+    return np.nonzero((box.max(axis=-1) >= 200).any(axis=1))[0]
+
+
+@pytest.mark.parametrize(("width", "height"), [(200, 260), (256, 256), (640, 360), (1280, 720)])
+def test_label_stays_legible_at_every_frame_size(width: int, height: int) -> None:
+    label = Label(LONG_NAME, (width, height), corner="top-left")
     x0, y0, x1, y1 = label.box
-    assert 0 < x0 and x1 < 200 and 0 < y0 and y1 < 260
-    frame = np.full((260, 200, 3), 128, np.uint8)
+    assert 0 < x0 and x1 < width and 0 < y0 and y1 < height
+    assert label.font_px >= 12
+    assert "Curie" in " ".join(label.lines)  # the surname is never cut
+    frame = np.full((height, width, 3), 128, np.uint8)
     assert label.draw(frame) is frame
-    assert frame[y0:y1, x0:x1].max() >= 240
+    box = frame[y0:y1, x0:x1].astype(int)
+    assert box.max() >= 240  # white text at full brightness
+    assert (box.max(axis=-1) >= 240).sum() >= 40 * len(label.lines)  # strokes, not a stray pixel
+    rows = _text_rows(box)
+    assert rows.max() - rows.min() + 1 >= 9 * len(label.lines)  # glyphs at least ~9 px tall on each line
+    assert (box.sum(axis=-1) < 3 * 128).mean() > 0.5  # the box darkens the grey under the text
+
+
+def test_long_label_wraps_before_the_name_on_a_narrow_frame() -> None:
+    label = Label(LONG_NAME, (200, 260))
+    assert label.lines == ("AI re-enactment of", "Marie Skłodowska-Curie")
+    box = Label(LONG_NAME, (200, 260)).draw(np.zeros((260, 200, 3), np.uint8))[slice(*label.box[1::2])]
+    rows = _text_rows(box)
+    gaps = np.diff(rows)
+    assert gaps.max() > 1  # two separate lines of text, one above the other
+
+
+def test_label_drops_first_names_when_two_lines_do_not_fit() -> None:
+    label = Label(LONG_NAME, (160, 200))
+    assert label.font_px == 12
+    assert label.lines == ("AI re-enactment of", "Skłodowska-Curie")
+
+
+def test_label_keeps_one_line_where_it_fits() -> None:
+    wide = Label(LONG_NAME, (1280, 720))
+    assert wide.lines == (LONG_NAME,) and wide.font_px == 20
 
 
 def test_portrait_layout_drops_one_row_and_column_for_even_size() -> None:

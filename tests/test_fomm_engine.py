@@ -21,8 +21,8 @@ def einstein(portraits_dir):
 
 
 @pytest.fixture(scope="module")
-def engine(shared_fixtures, einstein):
-    engine = FommEngine(shared_fixtures / "dev-vox256-narrow-cpk.pth.tar", shared_fixtures / "dev-vox256-narrow.yaml")
+def engine(fomm_fixtures, einstein):
+    engine = FommEngine(fomm_fixtures / "dev-vox256-narrow-cpk.pth.tar", fomm_fixtures / "dev-vox256-narrow.yaml")
     engine.prepare(*einstein)
     return engine
 

@@ -20,7 +20,7 @@ from livepresenter.fomm import animator as animator_module
 from livepresenter.fomm.animator import PRECISIONS, best_precision, supported_precisions
 from livepresenter.fomm.blocks import UpBlock2d
 from livepresenter.fomm.fused import UpsampleConvReLU, prepare
-from tests.conftest import FIXTURES, MEDIA
+from tests.conftest import DRIVING, FIXTURES
 
 PRED_MAX, PRED_MEAN = 0.1, 0.01
 KP_ATOL = 1e-3  # float32 everywhere: only summation order differs (~1e-6)
@@ -34,8 +34,6 @@ def to_uint8(image: torch.Tensor) -> np.ndarray:
 
 
 def load(name: str):
-    if not (FIXTURES / f"{name}-cpk.pth.tar").exists():
-        pytest.skip(f"{FIXTURES} has no {name} checkpoint (../shared is not beside this clone)")
     torch.set_num_threads(2)
     return load_fomm(FIXTURES / f"{name}-cpk.pth.tar", FIXTURES / f"{name}.yaml")
 
@@ -48,13 +46,10 @@ def fixture_crops(name: str) -> list[np.ndarray]:
 
 def clip_crops(count: int = 4) -> list[np.ndarray]:
     """A face crop from one real clip as the source, then frames of another as the driver."""
-    clips = MEDIA / "driving"
-    if not clips.exists():
-        pytest.skip(f"{clips} is absent (../shared is not beside this clone)")
     crops = []
     for clip, frames in (("grid_bbaf2n_256.mp4", [30]), ("pexels_wolfganglanger_expressions_360.mp4",
                                                          [0, *range(40, 40 + 30 * (count - 1), 30)])):
-        video = cv2.VideoCapture(str(clips / clip))
+        video = cv2.VideoCapture(str(DRIVING / clip))
         for index in frames:
             video.set(cv2.CAP_PROP_POS_FRAMES, index)
             ok, frame = video.read()

@@ -14,17 +14,14 @@ from livepresenter.fomm import Animator, load_fomm
 from livepresenter.fomm.blocks import AntiAliasInterpolation2d
 from livepresenter.fomm.checkpoint import build_models
 from livepresenter.fomm.config import load_config
-from tests.conftest import FIXTURES, SHARED
+from tests.conftest import FIXTURES
 
 DTYPES = {"float32": torch.float32, "int64": torch.int64}
 
 
 @pytest.fixture(scope="module")
 def manifest() -> dict:
-    path = SHARED / "fomm" / "vox-256-manifest.json"
-    if not path.exists():
-        pytest.skip(f"{path} is absent (../shared not beside this clone)")
-    return json.loads(path.read_text())
+    return json.loads((FIXTURES / "vox-256-manifest.json").read_text())
 
 
 @pytest.mark.parametrize("variant", ["vox-256", "vox-adv-256"])
@@ -43,16 +40,16 @@ def test_state_dict_matches_manifest(manifest, variant):
     assert sum(p.numel() for p in kp_detector.parameters()) == manifest["param_counts"]["kp_detector_total"]
 
 
-def test_antialias_kernel_matches_checkpoint(shared_fixtures):
-    state = torch.load(shared_fixtures / "dev-small-cpk.pth.tar", weights_only=True)["kp_detector"]
+def test_antialias_kernel_matches_checkpoint(fomm_fixtures):
+    state = torch.load(fomm_fixtures / "dev-small-cpk.pth.tar", weights_only=True)["kp_detector"]
     assert torch.allclose(AntiAliasInterpolation2d(3, 0.25).weight, state["down.weight"], atol=1e-7)
 
 
 # -- checkpoint errors: one clear line naming the file ----------------------------------------------
 
 @pytest.fixture
-def small(shared_fixtures):
-    return shared_fixtures / "dev-small-cpk.pth.tar", shared_fixtures / "dev-small.yaml"
+def small(fomm_fixtures):
+    return fomm_fixtures / "dev-small-cpk.pth.tar", fomm_fixtures / "dev-small.yaml"
 
 
 def error_of(*args, **kwargs) -> str:

@@ -1,10 +1,12 @@
 """Parity of livepresenter.fomm with the official implementation's golden outputs.
 
-Every `<name>-io.pt` in ../shared/fomm/fixtures with its `<name>.yaml` and `<name>-cpk.pth.tar`
-is checked; modes and keys are taken from the file, not assumed.
+Every `<name>-io.pt` in tests/data/fomm with its `<name>.yaml` and `<name>-cpk.pth.tar` is checked; the
+tests are parametrised by what each file holds (modes, intermediates), so nothing is assumed and nothing skips.
 """
 
 from __future__ import annotations
+
+from functools import cache
 
 import pytest
 import torch
@@ -22,19 +24,29 @@ MODES = {
 }
 IMAGE_KEYS = {"prediction", "deformed", "sparse_deformed"}
 
-FIXTURE_NAMES = sorted(p.name.removesuffix("-io.pt") for p in FIXTURES.glob("*-io.pt")) if FIXTURES.exists() else []
-if not FIXTURE_NAMES:
-    FIXTURE_NAMES = [pytest.param("none", marks=pytest.mark.skip(reason=f"{FIXTURES} is absent (../shared not beside this clone)"))]
+FIXTURE_NAMES = sorted(p.name.removesuffix("-io.pt") for p in FIXTURES.glob("*-io.pt"))
+assert FIXTURE_NAMES, f"no FOMM parity fixtures in {FIXTURES}"
 
 
-@pytest.fixture(scope="module", params=FIXTURE_NAMES)
-def case(request):
+@cache
+def golden(name: str) -> dict:
+    return torch.load(FIXTURES / f"{name}-io.pt", weights_only=True)
+
+
+@cache
+def models(name: str) -> dict:
     torch.set_num_threads(2)
-    name = request.param
-    io = torch.load(FIXTURES / f"{name}-io.pt", weights_only=True)
-    models = {ac: load_fomm(FIXTURES / f"{name}-cpk.pth.tar", FIXTURES / f"{name}.yaml", align_corners=ac)
-              for ac in (False, True)}
-    return name, io, models
+    return {ac: load_fomm(FIXTURES / f"{name}-cpk.pth.tar", FIXTURES / f"{name}.yaml", align_corners=ac)
+            for ac in (False, True)}
+
+
+def holding(key: str) -> list[str]:
+    """The fixtures whose golden file has `key`."""
+    return [name for name in FIXTURE_NAMES if key in golden(name)]
+
+
+def with_modes(prefix: str) -> list[tuple[str, str]]:
+    return [(name, mode) for mode in MODES for name in holding(f"{prefix}{mode}")]
 
 
 def assert_close(actual: torch.Tensor, expected: torch.Tensor, key: str) -> None:
@@ -50,23 +62,22 @@ def frames(io: dict) -> range:
     return range(io["driving"].shape[0])
 
 
-def test_keypoints(case):
-    _, io, models = case
+@pytest.mark.parametrize("name", FIXTURE_NAMES)
+def test_keypoints(name):
+    io, detector = golden(name), models(name)[False].kp_detector
     with torch.no_grad():
-        kp_source = models[False].kp_detector(io["source"])
+        kp_source = detector(io["source"])
         for key in ("value", "jacobian"):
             assert_close(kp_source[key], io["kp_source"][key], key)
         for t in frames(io):
-            kp = models[False].kp_detector(io["driving"][t:t + 1])
+            kp = detector(io["driving"][t:t + 1])
             for key in ("value", "jacobian"):
                 assert_close(kp[key], io["kp_driving"][key][t:t + 1], key)
 
 
-def test_keypoint_intermediates(case):
-    _, io, models = case
-    if "debug_source" not in io:
-        pytest.skip("fixture has no debug_source intermediates")
-    detector = models[False].kp_detector
+@pytest.mark.parametrize("name", holding("debug_source"))
+def test_keypoint_intermediates(name):
+    io, detector = golden(name), models(name)[False].kp_detector
     with torch.no_grad():
         small = detector.down(io["source"])
         features = detector.predictor(small)
@@ -75,11 +86,9 @@ def test_keypoint_intermediates(case):
         assert_close(detector.jacobian(features), io["debug_source"]["kp_jacobian_map"], "map")
 
 
-@pytest.mark.parametrize("mode", MODES)
-def test_normalize_kp(case, mode):
-    _, io, _ = case
-    if f"kp_norm_{mode}" not in io:
-        pytest.skip(f"fixture has no kp_norm_{mode}")
+@pytest.mark.parametrize(("name", "mode"), with_modes("kp_norm_"))
+def test_normalize_kp(name, mode):
+    io = golden(name)
     reference = {k: v[0:1] for k, v in io["kp_driving"].items()}
     for t in frames(io):
         driving = {k: v[t:t + 1] for k, v in io["kp_driving"].items()}
@@ -88,8 +97,9 @@ def test_normalize_kp(case, mode):
             assert_close(out[key], io[f"kp_norm_{mode}"][key][t:t + 1], key)
 
 
-def test_adapt_movement_scale(case):
-    _, io, _ = case
+@pytest.mark.parametrize("name", FIXTURE_NAMES)
+def test_adapt_movement_scale(name):
+    io = golden(name)
     from livepresenter.fomm.keypoints import hull_area, movement_scale_of
 
     reference = {k: v[0:1] for k, v in io["kp_driving"].items()}
@@ -97,13 +107,11 @@ def test_adapt_movement_scale(case):
     assert movement_scale_of(io["kp_source"], reference) == pytest.approx(float(io["adapt_movement_scale"]), rel=1e-5)
 
 
-@pytest.mark.parametrize("mode", MODES)
-def test_generator(case, mode):
-    _, io, models = case
-    expected = io.get(f"generator_{mode}")
-    if expected is None:
-        pytest.skip(f"fixture has no generator_{mode}")
-    generator = models[False].generator
+@pytest.mark.parametrize(("name", "mode"), with_modes("generator_"))
+def test_generator(name, mode):
+    io = golden(name)
+    expected = io[f"generator_{mode}"]
+    generator = models(name)[False].generator
     with torch.no_grad():
         for t in frames(io):
             kp_driving = {k: v[t:t + 1] for k, v in io[f"kp_norm_{mode}"].items()}
@@ -113,16 +121,15 @@ def test_generator(case, mode):
                 assert_close(out[key], value[t:t + 1], key)
 
 
-def test_align_corners_true(case):
-    _, io, models = case
-    expected = io.get("generator_relative_adapt_align_corners_true")
-    if expected is None:
-        pytest.skip("fixture has no align_corners=True outputs")
+@pytest.mark.parametrize("name", holding("generator_relative_adapt_align_corners_true"))
+def test_align_corners_true(name):
+    io, pair = golden(name), models(name)
+    expected = io["generator_relative_adapt_align_corners_true"]
     with torch.no_grad():
         for t in frames(io):
             kp_driving = {k: v[t:t + 1] for k, v in io["kp_norm_relative_adapt"].items()}
-            out_true = models[True].generator(io["source"], kp_source=io["kp_source"], kp_driving=kp_driving)
-            out_false = models[False].generator(io["source"], kp_source=io["kp_source"], kp_driving=kp_driving)
+            out_true = pair[True].generator(io["source"], kp_source=io["kp_source"], kp_driving=kp_driving)
+            out_false = pair[False].generator(io["source"], kp_source=io["kp_source"], kp_driving=kp_driving)
             assert_close(out_true["prediction"], expected["prediction"][t:t + 1], "prediction")
             # The convention matters: the default must not match the True fixture.
             assert (out_false["prediction"] - expected["prediction"][t:t + 1]).abs().max() > 10 * IMAGE_MAX

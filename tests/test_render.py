@@ -189,15 +189,15 @@ def test_errors_are_one_line_and_leave_no_output(case: str, expected: str, drivi
     assert list(out_dir.iterdir()) == []
 
 
-def test_auto_engine_uses_a_configured_checkpoint(driving_dir: Path, portraits_dir: Path, shared_fixtures: Path,
+def test_auto_engine_uses_a_configured_checkpoint(driving_dir: Path, portraits_dir: Path, fomm_fixtures: Path,
                                                   tmp_path: Path, ffmpeg: str, monkeypatch: pytest.MonkeyPatch,
                                                   caplog: pytest.LogCaptureFixture) -> None:
     driving = _ffmpeg_clip(ffmpeg, tmp_path / "short.mp4", "-i", str(driving_dir / GRID), "-frames:v", "8")
-    monkeypatch.setenv(CHECKPOINT_ENV, str(shared_fixtures / "dev-small-cpk.pth.tar"))
+    monkeypatch.setenv(CHECKPOINT_ENV, str(fomm_fixtures / "dev-small-cpk.pth.tar"))
     out = tmp_path / "fomm.mp4"
     with caplog.at_level(logging.INFO):
         status = _render("--presenter", str(portraits_dir / NEWTON), "--driving", str(driving), "--output", str(out),
-                         "--layout", "portrait", "--fomm-config", str(shared_fixtures / "dev-small.yaml"))
+                         "--layout", "portrait", "--fomm-config", str(fomm_fixtures / "dev-small.yaml"))
     assert status == 0
     assert "fomm engine" in caplog.text
     result = _decode(out)

@@ -1,5 +1,4 @@
-"""The studio window offscreen (pytest-qt) against the real render on a short real clip (a generated one when
-../shared is absent): generate, watch, save; cancel; errors as messages; settings kept between runs."""
+"""The studio window offscreen (pytest-qt) against the real render on a short real clip: generate, watch, save; cancel; errors as messages; settings kept between runs."""
 
 from __future__ import annotations
 
@@ -25,19 +24,15 @@ from livepresenter.studio.settings import (
     settings_path,
 )
 from livepresenter.studio.window import AddPresenterDialog, StudioWindow
-from tests.conftest import MEDIA
+from tests.conftest import DRIVING
 
-GRID_CLIP = MEDIA / "driving" / "grid_bbaf2n_256.mp4"
+GRID_CLIP = DRIVING / "grid_bbaf2n_256.mp4"
 RENDER_TIMEOUT_MS = 180_000
 
 
 def make_clip(ffmpeg: str, target: Path, frames: int) -> Path:
-    """`frames` frames (25 fps) with their audio, cut from the GRID clip or generated when ../shared is absent."""
-    if GRID_CLIP.is_file():
-        source = ["-i", str(GRID_CLIP)]
-    else:
-        source = ["-f", "lavfi", "-i", "testsrc=size=256x256:rate=25", "-f", "lavfi", "-i", "sine=frequency=440"]
-    subprocess.run([ffmpeg, "-loglevel", "error", "-y", *source, "-frames:v", str(frames), "-t", f"{frames / 25}",
+    """`frames` frames (25 fps) with their audio, cut from the GRID clip."""
+    subprocess.run([ffmpeg, "-loglevel", "error", "-y", "-i", str(GRID_CLIP), "-frames:v", str(frames), "-t", f"{frames / 25}",
                     "-r", "25", "-c:v", "libx264", "-c:a", "aac", str(target)], check=True)
     return target
 

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 
 from livepresenter import __version__
 from livepresenter.errors import ExitStatus, LivepresenterError
+from livepresenter.library_logs import quiet_libraries
 
 PROG = "livepresenter"
 
@@ -44,7 +45,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=PROG, description="Teach live as a historical figure.")
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
-    parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logging")
+    parser.add_argument("--debug", action="store_true",
+                        help="show tracebacks, debug logging and the libraries' own log lines (OpenCV, FFmpeg, Qt)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for name, (module_name, help_text) in COMMANDS.items():
@@ -65,6 +67,7 @@ def program(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
+    quiet_libraries(debug)
     logging.basicConfig(
         level=logging.DEBUG if debug else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s" if debug else f"{PROG}: %(message)s",

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Refresh the locks: install the newest versions inside pyproject.toml's ranges into a fresh venv (.venv-lock), run
+# the whole suite with them, and only when it passes write requirements/runtime.lock and requirements/test.lock
+# (exact versions and hashes of what was tested). Review the diff, then commit it with the suite's result.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export VENV=${VENV:-.venv-lock}
+rm -rf "$VENV"
+bash scripts/setup.sh latest
+"$VENV/bin/python" -m pytest -q "$@"
+"$VENV/bin/python" scripts/write_locks.py requirements
