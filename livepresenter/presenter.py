@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from livepresenter.errors import ConfigError, InputError
+from livepresenter.media.image import load_image_rgb
 from livepresenter.profiles import Profile, default_label, find_profile
 
 __all__ = ["Presenter", "default_label", "load_image_rgb", "load_presenter"]
@@ -29,17 +30,6 @@ class Presenter:
     portrait_rgb: np.ndarray
     source: Path
     engine: str | None = None
-
-
-def load_image_rgb(path: Path) -> np.ndarray:
-    """Read an image file as HxWx3 uint8 RGB (grayscale files become three equal channels)."""
-    import cv2
-
-    path = Path(path)
-    img_bgr = cv2.imread(str(path), cv2.IMREAD_COLOR) if path.is_file() else None
-    if img_bgr is None:
-        raise InputError(f"cannot read image {path}: give a JPEG or PNG file")
-    return cv2.cvtColor(img_bgr, cv2.COLOR_BGR2RGB)
 
 
 def load_presenter(spec: str, profiles_dir: Path | None = None) -> Presenter:

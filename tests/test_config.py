@@ -104,3 +104,34 @@ def test_bundled_profile_resolves_by_name() -> None:
     presenter = load_presenter("grace_hopper")
     assert presenter.name == "Grace Hopper" and presenter.label == "AI re-enactment of Grace Hopper"
     assert presenter.portrait_rgb.ndim == 3 and presenter.source.name.startswith("portrait.")
+
+
+def test_huge_jpeg_portrait_is_decoded_smaller(tmp_path):
+    """20 MP, over the 16 MP limit: read at half size (libjpeg scales while decoding)."""
+    from livepresenter.media.image import MAX_IMAGE_PIXELS, image_header, load_image_rgb
+
+    ys, xs = np.mgrid[0:4000, 0:5000]
+    big = np.stack([xs % 256, ys % 256, (xs + ys) % 256], axis=-1).astype(np.uint8)
+    path = tmp_path / "big.jpg"
+    cv2.imwrite(str(path), big)
+    assert image_header(path) == ("jpeg", 5000, 4000) and 5000 * 4000 > MAX_IMAGE_PIXELS
+    image = load_image_rgb(path)
+    assert image.shape == (2000, 2500, 3)
+    # The content survives the reduction: a pixel's colour matches the big image's at the same place.
+    assert np.abs(image[1000, 1250].astype(int) - big[2000, 2500, ::-1].astype(int)).max() < 40
+
+
+def test_huge_png_portrait_is_refused_with_the_limit(tmp_path):
+    from livepresenter.media.image import load_image_rgb
+
+    path = tmp_path / "big.png"
+    cv2.imwrite(str(path), np.zeros((4200, 4200, 3), np.uint8))
+    with pytest.raises(InputError, match=r"big\.png is 4200x4200, over the limit of 16.8 megapixels"):
+        load_image_rgb(path)
+
+
+def test_header_size_of_the_test_portraits(portraits_dir):
+    from livepresenter.media.image import image_header
+
+    assert image_header(portraits_dir / "einstein_1947_orren_jack_turner.jpg") == ("jpeg", 900, 1200)
+    assert image_header(portraits_dir / "mona_lisa_leonardo.jpg") == ("jpeg", 602, 602)

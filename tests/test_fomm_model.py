@@ -75,7 +75,35 @@ def test_truncated_file(tmp_path, small):
 def test_not_a_checkpoint(tmp_path):
     path = tmp_path / "notes.pth.tar"
     path.write_text("this is not a checkpoint\n")
-    assert str(path) in error_of(path)
+    message = error_of(path)
+    assert str(path) in message and "not a PyTorch file" in message
+
+
+def test_random_bytes_are_not_called_python_objects(tmp_path):
+    path = tmp_path / "noise.pth.tar"
+    path.write_bytes(np.random.default_rng(1).integers(0, 256, 100_000, dtype=np.uint8).tobytes())
+    message = error_of(path)
+    assert "not a PyTorch file" in message and "Python objects" not in message
+
+
+def test_truncated_legacy_file(tmp_path, small):
+    """A file in torch's pre-1.6 format cut short: corrupt, not 'holds Python objects'."""
+    legacy = tmp_path / "legacy.pth.tar"
+    torch.save(torch.load(small[0], weights_only=True), legacy, _use_new_zipfile_serialization=False)
+    cut = tmp_path / "cut-legacy.pth.tar"
+    cut.write_bytes(legacy.read_bytes()[:60_000])
+    message = error_of(cut, small[1])
+    assert "truncated" in message and "Python objects" not in message
+
+
+def test_plain_pickle_is_refused_without_torch_warnings(tmp_path, recwarn):
+    import pickle
+
+    path = tmp_path / "raw.pth.tar"
+    path.write_bytes(pickle.dumps({"generator": {"w": torch.zeros(2)}}, protocol=4))
+    message = error_of(path)
+    assert "plain pickle" in message and "refusing to unpickle" in message
+    assert not [w for w in recwarn if "pickle protocol" in str(w.message)]
 
 
 def test_arbitrary_objects_refused(tmp_path):

@@ -7,8 +7,10 @@ line naming the file and what does not fit.
 
 from __future__ import annotations
 
-import hashlib
 import pickle
+import re
+import sys
+import warnings
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,25 +27,6 @@ OBTAIN_HINT = ("get vox-cpk.pth.tar or vox-adv-cpk.pth.tar from the first-order-
                "(see README, 'FOMM checkpoints')")
 
 
-@dataclass(frozen=True)
-class CheckpointInfo:
-    """What the published weights expect, kept beside the file (timm's pretrained-cfg idea)."""
-
-    file_name: str
-    variant: str
-    input_size: int = 256
-    value_range: tuple[float, float] = (0.0, 1.0)
-    channel_order: str = "RGB"
-    license: str = "CC BY-NC 4.0 (first-order-model); non-commercial use only"
-    trained_align_corners: bool = True  # trained on torch 1.0, whose grid_sample acted like True
-
-
-KNOWN_CHECKPOINTS = {
-    info.file_name: info
-    for info in (CheckpointInfo("vox-cpk.pth.tar", "vox-256"), CheckpointInfo("vox-adv-cpk.pth.tar", "vox-adv-256"))
-}
-
-
 @dataclass
 class FommModel:
     """The two inference networks (eval mode) and where they came from."""
@@ -52,7 +35,6 @@ class FommModel:
     generator: OcclusionAwareGenerator
     config: FommConfig
     checkpoint: Path | None = None
-    sha256: str | None = None
 
     @property
     def image_size(self) -> int:
@@ -82,23 +64,44 @@ def checkpoint_filter_fn(state_dict: dict[str, torch.Tensor], model: nn.Module) 
     return out
 
 
+_ZIP_MAGIC = b"PK\x03\x04"  # torch.save since 1.6
+_LEGACY_MAGIC = b"\x80\x02\x8a\x0a"  # torch.save before 1.6: a protocol-2 pickle of its magic number (a long)
+
+
 def _read(path: Path) -> dict:
+    """The checkpoint's dict, or one CheckpointError line that says what the file is instead."""
     if not path.is_file():
         raise CheckpointError(f"FOMM checkpoint {path} does not exist: {OBTAIN_HINT}")
+    with path.open("rb") as handle:
+        head = handle.read(4)
+    if head != _ZIP_MAGIC and head != _LEGACY_MAGIC:
+        kind = "a plain pickle, not a torch.save file; refusing to unpickle it" if head[:1] == b"\x80" else \
+            "not a PyTorch file"
+        raise CheckpointError(f"FOMM checkpoint {path} is {kind}: {OBTAIN_HINT}")
     try:
-        data = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # torch's own notes on pickle protocols: the project speaks for itself
+            warnings.simplefilter("ignore")
+            data = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
-        if "weights only" in str(exc).lower() or "weights_only" in str(exc).lower():
+        refused = re.search(r"Unsupported global: GLOBAL (\S+)", str(exc))
+        if refused and not _cut_off_torch_name(refused.group(1)):
             raise CheckpointError(f"FOMM checkpoint {path} holds Python objects besides tensors; refusing to "
                                   "unpickle it (only plain weight files are loaded)") from None
         raise CheckpointError(f"FOMM checkpoint {path} is corrupt or truncated: download it again") from None
     except Exception as exc:  # noqa: BLE001 - torch.load raises many types on garbage input
-        reason = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
+        reason = str(exc).splitlines()[0].split(". ")[0] if str(exc) else exc.__class__.__name__
         raise CheckpointError(f"FOMM checkpoint {path} is truncated or not a PyTorch file ({reason}): "
                               "download it again") from None
     if not isinstance(data, dict):
         raise CheckpointError(f"FOMM checkpoint {path} is not a checkpoint dict (found {type(data).__name__})")
     return data
+
+
+def _cut_off_torch_name(name: str) -> bool:
+    """Whether a global the unpickler refused is a torch name cut short by the end of a truncated file (then the
+    file is damaged, not malicious). Looked up among loaded modules only: nothing named in the file is imported."""
+    module, _, attribute = name.rpartition(".")
+    return module.split(".")[0] == "torch" and module in sys.modules and not hasattr(sys.modules[module], attribute)
 
 
 def _fit(module: nn.Module, name: str, data: dict, path: Path, config_label: str) -> None:
@@ -119,14 +122,6 @@ def _fit(module: nn.Module, name: str, data: dict, path: Path, config_label: str
     module.load_state_dict(state, strict=True)
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def load_fomm(checkpoint: str | Path, config: str | Path | None = None, device: str | torch.device = "cpu",
               align_corners: bool = False) -> FommModel:
     """Load an official FOMM checkpoint into fresh networks, in eval mode on `device`.
@@ -142,4 +137,4 @@ def load_fomm(checkpoint: str | Path, config: str | Path | None = None, device: 
     config_label = str(config or "vox-256")
     _fit(kp_detector, "kp_detector", data, path, config_label)
     _fit(generator, "generator", data, path, config_label)
-    return FommModel(kp_detector.to(device).eval(), generator.to(device).eval(), cfg, path, _sha256(path))
+    return FommModel(kp_detector.to(device).eval(), generator.to(device).eval(), cfg, path)
