@@ -244,7 +244,7 @@ def _check_portrait(image: Path) -> _PortraitCheck:
     accepted with a warning.
     """
     from livepresenter.capture import FaceTracker  # dlib: only `profiles add` needs it
-    from livepresenter.capture.face import face_turn
+    from livepresenter.face.geometry import face_turn
     from livepresenter.presenter import load_image_rgb
 
     image_rgb = load_image_rgb(image)

@@ -22,10 +22,11 @@ from pathlib import Path
 
 import numpy as np
 
-from livepresenter.capture import Face, FaceTracker, ReferencePicker, TrackedFace
+from livepresenter.capture import FaceTracker, ReferencePicker
 from livepresenter.compose.stage import Compositor, Layout
 from livepresenter.engine.base import AnimationEngine
 from livepresenter.errors import InputError
+from livepresenter.face import Face, TrackedFace
 from livepresenter.media import Mp4Writer, VideoFrame, VideoReader
 from livepresenter.pipeline.setup import prepare_presenter
 

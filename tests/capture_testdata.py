@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 
 from livepresenter.capture import FaceTracker
-from livepresenter.capture.face import Face
+from livepresenter.face import Face
 
 
 def load_rgb(path: Path) -> np.ndarray:

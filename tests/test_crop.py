@@ -8,14 +8,9 @@ import cv2
 import numpy as np
 import pytest
 
-from livepresenter.capture.crop import (
-    crop_box_from_landmarks,
-    crop_image,
-    from_crop_coords,
-    to_crop_coords,
-)
-from livepresenter.capture.face import CropBox
 from livepresenter.capture.landmarks import DlibLandmarker
+from livepresenter.face import CropBox
+from livepresenter.face.crop import crop_box_from_landmarks, crop_image, from_crop_coords, to_crop_coords
 from tests.capture_testdata import load_rgb
 
 

@@ -6,10 +6,10 @@ import cv2
 import numpy as np
 import pytest
 
-from livepresenter.capture.crop import crop_box_from_landmarks, crop_image
-from livepresenter.capture.face import TrackedFace
 from livepresenter.capture.tracker import FaceTracker
 from livepresenter.engine.fomm_engine import FommEngine, feather_mask
+from livepresenter.face import TrackedFace
+from livepresenter.face.crop import crop_box_from_landmarks, crop_image
 
 
 @pytest.fixture(scope="module")

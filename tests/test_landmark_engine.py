@@ -14,19 +14,12 @@ import numpy as np
 import pytest
 from scipy.ndimage import map_coordinates
 
-from livepresenter.capture import FaceTracker, TrackedFace, TrackerSettings
-from livepresenter.capture.face import STABLE_POINTS
+from livepresenter.capture import FaceTracker, TrackerSettings
 from livepresenter.engine.landmark import LandmarkEngine
-from livepresenter.engine.landmark.transfer import (
-    RelativeTransfer,
-    eye_distance,
-    fit_similarity,
-    lip_opening,
-    lower_jaw,
-    mouth_width,
-)
+from livepresenter.engine.landmark.transfer import RelativeTransfer, fit_similarity, lower_jaw, mouth_width
 from livepresenter.engine.landmark.warp import DenseWarp, WarpSettings
-from livepresenter.evaluate.metrics import lip_gap
+from livepresenter.face import TrackedFace
+from livepresenter.face.geometry import STABLE_POINTS, eye_distance, lip_opening
 from tests.capture_testdata import detect_face, load_rgb, read_frames, reencoded, webcam_sized
 
 GRID_CLIP = "grid_bbaf2n_256.mp4"
@@ -98,8 +91,9 @@ def test_mouth_opens_when_the_driver_opens(portraits_dir: Path, grid_tracked: li
     engine = _engine(portrait)
     engine.set_reference(grid_tracked[0])
     seen = detect_face(engine.animate(grid_tracked[WIDE_OPEN_FRAME])).landmarks
-    driver_opening = lip_gap(grid_tracked[WIDE_OPEN_FRAME].face.landmarks) - lip_gap(grid_tracked[0].face.landmarks)
-    assert lip_gap(seen) - lip_gap(engine.portrait_landmarks) > 0.5 * driver_opening
+    wide, rest = grid_tracked[WIDE_OPEN_FRAME].face.landmarks, grid_tracked[0].face.landmarks
+    driver_opening = lip_opening(wide) - lip_opening(rest)
+    assert lip_opening(seen) - lip_opening(engine.portrait_landmarks) > 0.5 * driver_opening
 
 
 def _jaw_dropped(engine: LandmarkEngine, amount: float) -> tuple[np.ndarray, np.ndarray]:

@@ -10,8 +10,8 @@ import pytest
 
 from livepresenter.engine.landmark import LandmarkEngine
 from livepresenter.engine.landmark.lids import LidCover
-from livepresenter.engine.landmark.transfer import eye_distance, face_down
 from livepresenter.engine.landmark.warp import DenseWarp, WarpSettings
+from livepresenter.face.geometry import eye_distance, face_down
 from tests.capture_testdata import detect_face, load_rgb
 
 CURIE = "marie_curie_c1920.jpg"

@@ -8,11 +8,12 @@ import cv2
 import numpy as np
 import pytest
 
-from livepresenter.capture.face import Face
 from livepresenter.engine.landmark import LandmarkEngine
 from livepresenter.engine.landmark import engine as engine_module
 from livepresenter.engine.landmark.lip_line import settle_shut_lips
-from livepresenter.engine.landmark.transfer import eye_distance, face_down, lip_opening, lower_jaw
+from livepresenter.engine.landmark.transfer import lower_jaw
+from livepresenter.face import Face
+from livepresenter.face.geometry import eye_distance, face_down, lip_opening
 from tests.capture_testdata import detect_face, load_rgb, read_frames, resaved
 
 LINCOLN = "abraham_lincoln_1863_alexander_gardner.jpg"

@@ -120,7 +120,8 @@ def test_missing_virtual_camera_keeps_running(clip, tmp_path, caplog, monkeypatc
     monkeypatch.setattr(camera, "BACKENDS", {"v4l2loopback": _NoLoopbackDevice})  # missing even where one is loaded
     code, stats = live(["--source", str(clip), "--max-seconds", "1.5"], tmp_path)
     assert code == 0 and stats["vcam"] is False and stats["frames_output"] > 0
-    assert any("modprobe v4l2loopback" in r.getMessage() and "exclusive_caps=1" in r.getMessage() for r in caplog.records)
+    messages = [record.getMessage() for record in caplog.records]
+    assert any("modprobe v4l2loopback" in message and "exclusive_caps=1" in message for message in messages)
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])

@@ -9,9 +9,9 @@ from itertools import pairwise
 import numpy as np
 import pytest
 
-from livepresenter.capture.face import CropBox, Face, TrackedFace
 from livepresenter.capture.source import FrameSource, SourceLost
 from livepresenter.errors import DeviceError, InputError
+from livepresenter.face import CropBox, Face, TrackedFace
 from livepresenter.pipeline.idle import IdleMotion
 from livepresenter.pipeline.realface import realface_view
 from livepresenter.pipeline.slot import LatestSlot

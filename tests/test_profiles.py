@@ -13,9 +13,9 @@ import pytest
 
 from livepresenter import profiles
 from livepresenter.capture import FaceTracker
-from livepresenter.capture.face import face_turn
 from livepresenter.cli.main import main
 from livepresenter.errors import ConfigError, ExitStatus
+from livepresenter.face.geometry import face_turn
 from livepresenter.presenter import load_presenter
 
 REPO = Path(__file__).resolve().parents[1]

@@ -8,9 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from livepresenter.capture import CropBox, Face, FaceTracker, ReferencePicker, TrackedFace
-from livepresenter.capture.crop import face_scale
+from livepresenter.capture import FaceTracker, ReferencePicker
 from livepresenter.capture.reference import shape_distance
+from livepresenter.face import CropBox, Face, TrackedFace
+from livepresenter.face.geometry import face_scale
 from tests.capture_testdata import load_rgb, read_frames
 
 _CROP = np.zeros((256, 256, 3), dtype=np.uint8)

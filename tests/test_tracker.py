@@ -8,18 +8,15 @@ import cv2
 import numpy as np
 import pytest
 
-from livepresenter.capture import Face, FaceTracker, TrackedFace, TrackerSettings
-from livepresenter.capture.crop import crop_box_from_landmarks, crop_image, face_scale
+from livepresenter.capture import FaceTracker, TrackerSettings
 from livepresenter.capture.landmark_smoothing import SPEECH_POINTS
-from livepresenter.capture.landmarks import (
-    DlibLandmarker,
-    create_landmarker,
-    missing_face_alignment_weights,
-)
+from livepresenter.capture.landmarks import DlibLandmarker, create_landmarker, missing_face_alignment_weights
 from livepresenter.capture.smoothing import OneEuroFilter
 from livepresenter.engine.landmark.transfer import fit_similarity
 from livepresenter.errors import ConfigError
-from livepresenter.evaluate.metrics import lip_gap
+from livepresenter.face import Face, TrackedFace
+from livepresenter.face.crop import crop_box_from_landmarks, crop_image
+from livepresenter.face.geometry import face_scale, lip_opening
 from tests.capture_testdata import load_rgb, read_frames, reencoded, webcam_sized
 
 PORTRAITS = [
@@ -220,7 +217,7 @@ def test_smoothing_keeps_the_speakers_lip_motion(driving_dir: Path, landmarker: 
 
     def lip_gaps(smooth: bool) -> np.ndarray:
         tracker = FaceTracker(TrackerSettings(smooth_landmarks=smooth), landmarker=landmarker)
-        return np.array([lip_gap(tracker.track(frame).face.landmarks) for frame in frames])
+        return np.array([lip_opening(tracker.track(frame).face.landmarks) for frame in frames])
 
     measured, smoothed = lip_gaps(False), lip_gaps(True)
     assert measured.std() > 0.01, "the speaker's mouth really moves in this clip"

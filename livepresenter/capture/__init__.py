@@ -1,7 +1,7 @@
-"""Face capture: find the face, follow it through the driving video, and frame it for the engines."""
+"""Capture: driving frames from a camera or a file, sound from a microphone or a file, and the face in them found,
+followed and framed for the engines (the face types themselves live in `livepresenter.face`)."""
 
-from livepresenter.capture.face import CropBox, Face, TrackedFace
 from livepresenter.capture.reference import ReferencePicker
 from livepresenter.capture.tracker import FaceTracker, TrackerSettings
 
-__all__ = ["CropBox", "Face", "FaceTracker", "ReferencePicker", "TrackedFace", "TrackerSettings"]
+__all__ = ["FaceTracker", "ReferencePicker", "TrackerSettings"]

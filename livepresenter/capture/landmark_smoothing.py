@@ -20,18 +20,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from livepresenter.capture.crop import centroid_and_radius
-from livepresenter.capture.face import STABLE_POINTS
 from livepresenter.capture.smoothing import OneEuroFilter
+from livepresenter.face.geometry import LEFT_EYE, LIDS, RIGHT_EYE, STABLE_POINTS, centroid_and_radius
 
 SPEECH_POINTS = np.r_[3:14, 48:68]
-"""Jaw line and lips (iBUG-68, 0-based): moved by speech, left unfiltered."""
-LID_POINTS = np.array([37, 38, 40, 41, 43, 44, 46, 47])
-"""Upper and lower eyelids, filtered with the blink settings."""
+"""Jaw line and lips (iBUG-68, 0-based): moved by speech, left unfiltered; the lids get the blink settings."""
 _FILTERED_POINTS = np.setdiff1d(np.arange(68), SPEECH_POINTS)
-_LIDS_AMONG_FILTERED = np.isin(_FILTERED_POINTS, LID_POINTS)
-
-_LEFT_EYE, _RIGHT_EYE = np.r_[36:42], np.r_[42:48]
+_LIDS_AMONG_FILTERED = np.isin(_FILTERED_POINTS, LIDS)
 
 
 class LandmarkSmoother:
@@ -80,7 +75,7 @@ class LandmarkSmoother:
 def _pose(points: np.ndarray) -> tuple[np.ndarray, float, float]:
     """Centre and RMS radius of the stable points, and the angle of the line between the eye centres."""
     centre, size = centroid_and_radius(points[STABLE_POINTS])
-    eye_line = points[_RIGHT_EYE].mean(axis=0) - points[_LEFT_EYE].mean(axis=0)
+    eye_line = points[RIGHT_EYE].mean(axis=0) - points[LEFT_EYE].mean(axis=0)
     return centre, size, float(np.arctan2(eye_line[1], eye_line[0]))
 
 

@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
-from livepresenter.capture.face import Face
 from livepresenter.errors import ConfigError
+from livepresenter.face import Face
 
 if TYPE_CHECKING:
     import dlib

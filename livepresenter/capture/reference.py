@@ -13,7 +13,7 @@ import logging
 
 import numpy as np
 
-from livepresenter.capture.face import TrackedFace
+from livepresenter.face import TrackedFace
 
 log = logging.getLogger(__name__)
 

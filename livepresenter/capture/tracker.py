@@ -21,12 +21,13 @@ from dataclasses import dataclass, replace
 import cv2
 import numpy as np
 
-from livepresenter.capture.crop import crop_box_from_landmarks, crop_image, face_scale, to_crop_coords
-from livepresenter.capture.face import CropBox, Face, TrackedFace
 from livepresenter.capture.landmark_smoothing import LandmarkSmoother
 from livepresenter.capture.landmarks import Box, Landmarker, create_landmarker
 from livepresenter.capture.smoothing import OneEuroFilter
 from livepresenter.errors import ConfigError
+from livepresenter.face import CropBox, Face, TrackedFace
+from livepresenter.face.crop import crop_box_from_landmarks, crop_image, to_crop_coords
+from livepresenter.face.geometry import face_scale
 
 log = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ from typing import Protocol
 
 import numpy as np
 
-from livepresenter.capture.face import Face, TrackedFace
+from livepresenter.face import Face, TrackedFace
 
 
 class AnimationEngine(Protocol):

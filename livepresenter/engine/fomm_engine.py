@@ -12,8 +12,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from livepresenter.capture.crop import crop_box_from_landmarks, crop_image, crop_matrix
-from livepresenter.capture.face import Face, TrackedFace
+from livepresenter.face import Face, TrackedFace
+from livepresenter.face.crop import crop_box_from_landmarks, crop_image, crop_matrix
 
 FEATHER = 0.12  # fraction of the crop side over which the paste-back fades out
 

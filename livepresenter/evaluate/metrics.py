@@ -26,8 +26,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from livepresenter.face.geometry import MOUTH, lip_opening
+
 __all__ = [
-    "MOUTH_POINTS",
     "NO_FACE",
     "TARGETS",
     "CrossIdentityScores",
@@ -38,17 +39,11 @@ __all__ = [
     "cross_identity_scores",
     "keypoint_distance",
     "l1_distance",
-    "lip_gap",
     "pearson",
     "reconstruction_scores",
     "static_scores",
 ]
 
-MOUTH_POINTS = np.arange(48, 68)
-"""dlib/iBUG-68 mouth points (outer and inner lips), 0-based."""
-
-_UPPER_INNER_LIP, _LOWER_INNER_LIP = 62, 66
-_LEFT_EYE_OUTER, _RIGHT_EYE_OUTER = 36, 45
 
 
 @dataclass(frozen=True)
@@ -80,14 +75,6 @@ def keypoint_distance(a: np.ndarray, b: np.ndarray, points: np.ndarray | None = 
     if points is not None:
         a, b = a[points], b[points]
     return float(np.linalg.norm(a - b, axis=1).mean())
-
-
-def lip_gap(landmarks: np.ndarray) -> float:
-    """Inner-lip opening (points 62 to 66) in units of the outer-eye-corner distance (36 to 45): how far the mouth
-    is open, independent of face size and image resolution."""
-    points = np.asarray(landmarks, dtype=np.float64)
-    eyes = np.linalg.norm(points[_RIGHT_EYE_OUTER] - points[_LEFT_EYE_OUTER])
-    return float(np.linalg.norm(points[_LOWER_INNER_LIP] - points[_UPPER_INNER_LIP]) / max(eyes, 1e-9))
 
 
 def pearson(a: Sequence[float], b: Sequence[float]) -> float:
@@ -154,7 +141,7 @@ def reconstruction_scores(
             missing += 1
             continue
         akd.append(keypoint_distance(output.landmarks, real.landmarks))
-        mouth_akd.append(keypoint_distance(output.landmarks, real.landmarks, MOUTH_POINTS))
+        mouth_akd.append(keypoint_distance(output.landmarks, real.landmarks, MOUTH))
         aed.append(_embedding_distance(output.embedding, real.embedding))
     return ReconstructionScores(
         l1=float(np.mean(l1_per_frame)),
@@ -195,7 +182,7 @@ def cross_identity_scores(
     if not len(outputs) == len(drivings) > 0:
         raise ValueError(f"need the same non-zero number of outputs and drivings, got {len(outputs)}, {len(drivings)}")
     id_dist = [_embedding_distance(o.embedding, portrait_embedding) for o in outputs if o.found]
-    pairs = [(lip_gap(o.landmarks), lip_gap(d.landmarks)) for o, d in zip(outputs, drivings) if o.found and d.found]
+    pairs = [(lip_opening(o.landmarks), lip_opening(d.landmarks)) for o, d in zip(outputs, drivings) if o.found and d.found]
     output_gap = [p[0] for p in pairs]
     driving_gap = [p[1] for p in pairs]
     return CrossIdentityScores(

@@ -6,9 +6,10 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from livepresenter.capture import Face, FaceTracker
+from livepresenter.capture import FaceTracker
 from livepresenter.capture.landmarks import dlib_model
 from livepresenter.evaluate.metrics import NO_FACE, Observation
+from livepresenter.face import Face
 
 __all__ = ["EVAL_SIDE", "FaceObserver", "to_eval_size"]
 

@@ -25,8 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from livepresenter.capture import Face, FaceTracker
-from livepresenter.capture.crop import crop_box_from_landmarks, crop_image
+from livepresenter.capture import FaceTracker
 from livepresenter.engine.registry import create_engine
 from livepresenter.errors import InputError, NoFaceError
 from livepresenter.evaluate.metrics import (
@@ -35,17 +34,19 @@ from livepresenter.evaluate.metrics import (
     ReconstructionScores,
     cross_identity_scores,
     l1_distance,
-    lip_gap,
     reconstruction_scores,
     static_scores,
 )
 from livepresenter.evaluate.observe import EVAL_SIDE, FaceObserver, to_eval_size
+from livepresenter.face import Face
+from livepresenter.face.crop import crop_box_from_landmarks, crop_image
+from livepresenter.face.geometry import face_turn, lip_opening
 from livepresenter.media import VideoFrame, VideoReader
 from livepresenter.pipeline.setup import find_portrait_face
 from livepresenter.presenter import Presenter
 from livepresenter.render import PresenterPipeline, RenderSettings
 
-__all__ = ["ClipEvaluation", "CrossIdentityRun", "EvalSettings", "Snapshot", "evaluate_clip", "head_turn"]
+__all__ = ["ClipEvaluation", "CrossIdentityRun", "EvalSettings", "Snapshot", "evaluate_clip"]
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,8 @@ class EvalSettings:
 class Snapshot:
     """One driving frame kept for the contact sheet, with every presenter's output (face crops, in presenter order).
 
-    reason: "mouth open" or "head turn"; strength: the clip's widest lip gap or strongest head turn (see head_turn).
+    reason: "mouth open" or "head turn"; strength: the clip's widest lip opening or strongest
+    head turn (face.geometry's lip_opening, face_turn).
     """
 
     index: int
@@ -92,15 +94,6 @@ class ClipEvaluation:
     static: ReconstructionScores
     cross: tuple[CrossIdentityRun, ...]
     snapshots: tuple[Snapshot, ...]
-
-
-def head_turn(landmarks: np.ndarray) -> float:
-    """How far the head is turned sideways: the nose tip's (point 30) imbalance between the jaw sides (points 2 and
-    14), 0 when frontal, towards 1 in profile; unaffected by in-plane tilt."""
-    points = np.asarray(landmarks, dtype=np.float64)
-    left = np.linalg.norm(points[30] - points[2])
-    right = np.linalg.norm(points[14] - points[30])
-    return float(abs(left - right) / max(left + right, 1e-9))
 
 
 class _Unframed:
@@ -156,7 +149,7 @@ def _snapshot_frames(reals: Sequence[Observation]) -> dict[int, list[tuple[str, 
     """Frame index -> (reason, strength) for the clip's widest open mouth and its strongest head turn."""
     faces = [(i, o.landmarks) for i, o in enumerate(reals) if o.landmarks is not None]
     wanted: dict[int, list[tuple[str, float]]] = {}
-    for reason, measure in (("mouth open", lip_gap), ("head turn", head_turn)):
+    for reason, measure in (("mouth open", lip_opening), ("head turn", lambda points: abs(face_turn(points)))):
         index, strength = max(((i, measure(points)) for i, points in faces), key=lambda item: item[1])
         wanted.setdefault(index, []).append((reason, strength))
     return wanted

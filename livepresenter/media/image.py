@@ -20,7 +20,7 @@ __all__ = ["MAX_IMAGE_PIXELS", "image_header", "load_image_rgb"]
 MAX_IMAGE_PIXELS = 4096 * 4096
 """Portraits larger than this are decoded smaller (JPEG) or refused: 16 MP is more detail than any output shows."""
 _REDUCED_FLAGS = {2: "IMREAD_REDUCED_COLOR_2", 4: "IMREAD_REDUCED_COLOR_4", 8: "IMREAD_REDUCED_COLOR_8"}
-_JPEG_SOF = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}  # frame headers hold the size
+_JPEG_SOF = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}  # headers with the size
 
 
 def image_header(path: Path) -> tuple[str, int, int] | None:

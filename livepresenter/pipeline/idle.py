@@ -15,16 +15,13 @@ import math
 import cv2
 import numpy as np
 
-from livepresenter.capture.crop import to_crop_coords
-from livepresenter.capture.face import Face, TrackedFace
-from livepresenter.engine.landmark.transfer import eye_distance
+from livepresenter.face import Face, TrackedFace
+from livepresenter.face.crop import to_crop_coords
+from livepresenter.face.geometry import INNER_LIP_PAIRS, LOWER_LIDS, STABLE_POINTS, UPPER_LIDS, eye_distance
 
 EASE_SECONDS = 1.2  # face lost: drift to the neutral pose this slowly (half as long to come back)
 BLINK_SECONDS = 0.18
-UPPER_LIDS, LOWER_LIDS = [37, 38, 43, 44], [41, 40, 47, 46]
-UPPER_INNER_LIP, LOWER_INNER_LIP = [61, 62, 63], [67, 66, 65]
-UPPER_OUTER_LIP, LOWER_OUTER_LIP = [50, 51, 52], [58, 57, 56]
-RIGID = np.r_[27:48]
+UPPER_OUTER_LIP, LOWER_OUTER_LIP = [50, 51, 52], [58, 57, 56]  # the middle of the outer lips, which a mouth opens
 
 
 def smoothstep(x: float) -> float:
@@ -62,7 +59,7 @@ class IdleMotion:
         """Idle landmarks at time t (seconds): breathing, head sway, blinks, small mouth motion."""
         points = self.landmarks.copy()
         eye_span = eye_distance(points)
-        centre = points[RIGID].mean(axis=0)
+        centre = points[STABLE_POINTS].mean(axis=0)
         angle = math.radians(1.6 * math.sin(2 * math.pi * t / 7.3) + 0.7 * math.sin(2 * math.pi * t / 3.1))
         scale = 1 + 0.006 * math.sin(2 * math.pi * t / 4.2)  # breathing
         shift = np.array([0.05 * eye_span * math.sin(2 * math.pi * t / 9.7),
@@ -75,8 +72,8 @@ class IdleMotion:
         points[UPPER_LIDS] += closure * 0.9 * (points[LOWER_LIDS] - points[UPPER_LIDS])
 
         mouth = 0.04 * eye_span * max(0.0, math.sin(2 * math.pi * t / 2.3)) ** 2
-        points[UPPER_INNER_LIP] -= (0, mouth * 0.3)
-        points[LOWER_INNER_LIP] += (0, mouth)
+        points[INNER_LIP_PAIRS[:, 0]] -= (0, mouth * 0.3)
+        points[INNER_LIP_PAIRS[:, 1]] += (0, mouth)
         points[LOWER_OUTER_LIP] += (0, mouth * 0.8)
 
         c, s = math.cos(angle) * scale, math.sin(angle) * scale
@@ -87,7 +84,8 @@ class IdleMotion:
         """A TrackedFace for landmarks in reference-frame pixels: the reference crop moved rigidly."""
         box = self.reference.crop_box
         crop_landmarks = to_crop_coords(landmarks, box, self._size)
-        matrix, _ = cv2.estimateAffinePartial2D(self.reference.crop_landmarks[RIGID], crop_landmarks[RIGID])
+        reference = self.reference.crop_landmarks[STABLE_POINTS]
+        matrix, _ = cv2.estimateAffinePartial2D(reference, crop_landmarks[STABLE_POINTS])
         crop = self.reference.crop if matrix is None else cv2.warpAffine(
             self.reference.crop, matrix, (self._size, self._size), flags=cv2.INTER_LINEAR,
             borderMode=cv2.BORDER_REPLICATE)

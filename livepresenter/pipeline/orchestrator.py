@@ -24,13 +24,14 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from livepresenter.capture import FaceTracker, ReferencePicker, TrackedFace
+from livepresenter.capture import FaceTracker, ReferencePicker
 from livepresenter.capture.audio import AudioSource, check_audio_source, open_audio_source
-from livepresenter.capture.crop import crop_box_from_landmarks, crop_image, to_crop_coords
 from livepresenter.capture.source import Frame, FrameSource, SourceLost
 from livepresenter.compose.stage import Compositor
 from livepresenter.engine.base import AnimationEngine
 from livepresenter.errors import DeviceError, InputError, LivepresenterError
+from livepresenter.face import TrackedFace
+from livepresenter.face.crop import crop_box_from_landmarks, crop_image, to_crop_coords
 from livepresenter.pipeline.idle import IdleMotion, smoothstep
 from livepresenter.pipeline.realface import realface_view
 from livepresenter.pipeline.setup import prepare_presenter

@@ -5,7 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from livepresenter.capture.face import CropBox
+from livepresenter.face import CropBox
 
 
 def realface_view(frame: np.ndarray, box: CropBox, size: tuple[int, int]) -> np.ndarray:

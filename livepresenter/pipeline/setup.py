@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from livepresenter.capture import Face, FaceTracker
+from livepresenter.capture import FaceTracker
 from livepresenter.compose.stage import Compositor, Layout, create_compositor
 from livepresenter.engine.base import AnimationEngine
 from livepresenter.engine.registry import create_engine
 from livepresenter.errors import NoFaceError
+from livepresenter.face import Face
 from livepresenter.presenter import Presenter, load_presenter
 
 

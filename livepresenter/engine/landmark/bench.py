@@ -17,12 +17,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from livepresenter.capture import FaceTracker, TrackedFace
-from livepresenter.capture.crop import from_crop_coords, to_crop_coords
-from livepresenter.capture.face import Face
+from livepresenter.capture import FaceTracker
 from livepresenter.capture.landmarks import create_landmarker
 from livepresenter.engine.landmark.engine import LandmarkEngine
 from livepresenter.errors import InputError
+from livepresenter.face import Face, TrackedFace
+from livepresenter.face.crop import from_crop_coords, to_crop_coords
 
 log = logging.getLogger(__name__)
 

@@ -12,18 +12,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from livepresenter.capture.crop import (
-    crop_box_from_landmarks,
-    crop_image,
-    to_crop_coords,
-)
-from livepresenter.capture.face import Face, TrackedFace
 from livepresenter.engine.landmark.lids import LidCover
 from livepresenter.engine.landmark.lip_line import settle_shut_lips
 from livepresenter.engine.landmark.mouth import MouthFill
 from livepresenter.engine.landmark.mouth_gain import MouthGain, calibrate_mouth_gain
 from livepresenter.engine.landmark.transfer import RelativeTransfer
 from livepresenter.engine.landmark.warp import DenseWarp, WarpSettings
+from livepresenter.face import Face, TrackedFace
+from livepresenter.face.crop import crop_box_from_landmarks, crop_image, to_crop_coords
 
 log = logging.getLogger(__name__)
 

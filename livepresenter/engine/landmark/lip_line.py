@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 
 from livepresenter.engine.landmark.mouth import lip_masks
-from livepresenter.engine.landmark.transfer import eye_distance, face_down, lip_opening
+from livepresenter.face.geometry import eye_distance, face_down, lip_opening
 
 # (upper inner, lower inner, upper outer, lower outer) lip points on one line across the mouth.
 _COLUMNS = np.array([(61, 67, 50, 58), (62, 66, 51, 57), (63, 65, 52, 56)])

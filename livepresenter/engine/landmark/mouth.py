@@ -16,10 +16,8 @@ import cv2
 import numpy as np
 
 from livepresenter.engine.landmark.drawing import closed_curve, open_curve, polygon_mask, soft_mask
-from livepresenter.engine.landmark.transfer import eye_distance, face_down, lip_opening
+from livepresenter.face.geometry import INNER_LIPS, OUTER_LIPS, eye_distance, face_down, lip_opening
 
-_OUTER_LIP = np.arange(48, 60)
-_INNER_LIP = np.arange(60, 68)
 _UPPER_INNER = np.array([60, 61, 62, 63, 64])
 _LOWER_INNER = np.array([60, 67, 66, 65, 64])
 
@@ -84,7 +82,7 @@ class MouthFill:
             return
         width = float(np.linalg.norm(target[64] - target[60]))
         feather = max(0.8, _FEATHER * gap)
-        inner = closed_curve(target[_INNER_LIP])
+        inner = closed_curve(target[INNER_LIPS])
         pad = int(np.ceil(3 * feather)) + 2
         lo = np.maximum(np.floor(inner.min(0)).astype(int) - pad, 0)
         hi = np.minimum(np.ceil(inner.max(0)).astype(int) + pad, image.shape[1::-1])
@@ -148,5 +146,5 @@ def _teeth_band(
 
 def lip_masks(shape: tuple[int, int], landmarks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Boolean masks of the lips (between the outer and inner lip outlines) and of the mouth inside them."""
-    inside = polygon_mask(shape, landmarks[_INNER_LIP])
-    return polygon_mask(shape, landmarks[_OUTER_LIP]) & ~inside, inside
+    inside = polygon_mask(shape, landmarks[INNER_LIPS])
+    return polygon_mask(shape, landmarks[OUTER_LIPS]) & ~inside, inside

@@ -19,12 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from livepresenter.engine.landmark.transfer import (
-    eye_distance,
-    face_down,
-    lip_opening,
-    lower_jaw,
-)
+from livepresenter.engine.landmark.transfer import lower_jaw
+from livepresenter.face.geometry import eye_distance, face_down, lip_opening
 
 log = logging.getLogger(__name__)
 

@@ -16,15 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from livepresenter.capture.face import STABLE_POINTS
+from livepresenter.face.geometry import CLOSING_PAIRS, JAW, MOUTH, STABLE_POINTS, eye_distance, face_down, lip_opening
 
-# (upper, lower) pairs that must not cross: inner lips, then eyelids.
-CLOSING_PAIRS = np.array(
-    [(61, 67), (62, 66), (63, 65), (37, 41), (38, 40), (43, 47), (44, 46)]
-)
-_INNER_LIPS = CLOSING_PAIRS[:3]
-_JAW = np.arange(17)
-_MOUTH = np.arange(48, 68)
 # Inner-lip gaps up to this many outer-eye-corner distances count as a closed mouth (landmark noise
 # on shut lips).
 _CLOSED_MOUTH_GAP = 0.02
@@ -78,19 +71,6 @@ def fit_affine(source: np.ndarray, target: np.ndarray) -> Affine:
     return Affine(linear, mt - linear @ ms)
 
 
-def eye_distance(landmarks: np.ndarray) -> float:
-    """Outer-eye-corner distance (points 36-45), the unit face-relative sizes are measured in."""
-    points = np.asarray(landmarks, dtype=np.float64)
-    return max(float(np.linalg.norm(points[45] - points[36])), 1e-9)
-
-
-def face_down(landmarks: np.ndarray) -> np.ndarray:
-    """Unit vector pointing from brows to chin: the eye line turned by 90 degrees."""
-    eye_line = landmarks[42:48].mean(0) - landmarks[36:42].mean(0)
-    down = np.array([-eye_line[1], eye_line[0]], dtype=np.float64)
-    return down / max(float(np.linalg.norm(down)), 1e-9)
-
-
 def uncross_closing_pairs(landmarks: np.ndarray, down: np.ndarray) -> np.ndarray:
     """Return a copy where no upper lip or lid point sits below its lower partner.
 
@@ -140,9 +120,9 @@ class RelativeTransfer:
         expression = head.inverse().apply(driving) - self._reference
         # The jaw contour keeps only its up-down motion (the jaw opening): its sideways residual is
         # mostly a head turn's perspective, which on a 2-D warp reshapes the portrait's face outline.
-        expression[_JAW] = np.outer(expression[_JAW] @ self._reference_down, self._reference_down)
-        expression[_JAW] *= self._mouth_scale
-        expression[_MOUTH] *= self._mouth_scale
+        expression[JAW] = np.outer(expression[JAW] @ self._reference_down, self._reference_down)
+        expression[JAW] *= self._mouth_scale
+        expression[MOUTH] *= self._mouth_scale
         into_portrait = self._to_portrait.linear
         posed = self._portrait + expression @ into_portrait.T
         posed = uncross_closing_pairs(posed, self._down)
@@ -150,13 +130,6 @@ class RelativeTransfer:
         shift = into_portrait @ (head.apply(self._reference_centre[None])[0] - self._reference_centre)
         target = self._portrait_centre + shift + (posed - self._portrait_centre) @ pose.T
         return target.astype(np.float32)
-
-
-def lip_opening(landmarks: np.ndarray) -> float:
-    """Mean inner-lip opening along the face's down direction, in outer-eye-corner distances (36-45)."""
-    points = np.asarray(landmarks, dtype=np.float64)
-    gap = float(((points[_INNER_LIPS[:, 1]] - points[_INNER_LIPS[:, 0]]) @ face_down(points)).mean())
-    return gap / eye_distance(points)
 
 
 def mouth_width(landmarks: np.ndarray) -> float:

@@ -21,14 +21,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from livepresenter.capture.face import STABLE_POINTS
-from livepresenter.engine.landmark.transfer import (
-    CLOSING_PAIRS,
-    eye_distance,
-    face_down,
-    fit_affine,
-    open_closing_pairs,
-)
+from livepresenter.engine.landmark.transfer import fit_affine, open_closing_pairs
+from livepresenter.face.geometry import CLOSING_PAIRS, STABLE_POINTS, eye_distance, face_down
 
 _RING_POINTS = 20
 _ANCHORS_PER_SIDE = 8

@@ -1,9 +1,9 @@
 """The square face crop the engines see, and the mapping between image and crop pixels.
 
 Framing (VoxCeleb-like, as the FOMM vox-256 model was trained on): the face is centred, with the forehead and
-the top of the hair, the chin and a little neck inside the crop. Centre and size come only from the *rigid*
-landmarks (jaw tops 0-2 and 14-16, nose 27-35, eyes 36-47): the mouth, chin and brows move when the person talks
-or frowns, and a crop that breathes with the mouth would shake the animated portrait.
+the top of the hair, the chin and a little neck inside the crop. Centre and size come only from the framing
+landmarks (`geometry.FRAMING_POINTS`: jaw tops 0-2 and 14-16, nose 27-35, eyes 36-47): the mouth, chin and brows
+move when the person talks or frowns, and a crop that breathes with the mouth would shake the animated portrait.
 
 - size: `side = FRAMING_SIDE * s`, s = RMS distance of the rigid points from their centroid. At 6.2 the 68-point
   box is about 0.5 of the crop wide and 0.55 tall, between the two framings in ../shared/media/driving (GRID,
@@ -20,25 +20,11 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from livepresenter.capture.face import CropBox
-
-RIGID_POINTS = np.r_[0:3, 14:17, 27:48]
-"""Landmarks that barely move with expression (iBUG-68, 0-based)."""
+from livepresenter.face.geometry import face_scale
+from livepresenter.face.types import CropBox
 
 FRAMING_SIDE = 6.2
 FRAMING_DOWN = 0.25
-
-
-def centroid_and_radius(points: np.ndarray) -> tuple[np.ndarray, float]:
-    """Centroid of (N, 2) points and their RMS distance from it."""
-    points = np.asarray(points, dtype=np.float64)
-    centroid = points.mean(axis=0)
-    return centroid, float(np.sqrt(((points - centroid) ** 2).sum(axis=1).mean()))
-
-
-def face_scale(landmarks: np.ndarray) -> tuple[np.ndarray, float]:
-    """Centroid and RMS radius of the rigid landmarks: a size measure that ignores mouth and brows."""
-    return centroid_and_radius(np.asarray(landmarks)[RIGID_POINTS])
 
 
 def crop_box_from_landmarks(landmarks: np.ndarray) -> CropBox:
