@@ -14,12 +14,12 @@ import cv2
 import numpy as np
 import pytest
 
+from livepresenter.bench.render import run_benchmark
 from livepresenter.cli.main import main
 from livepresenter.config import CHECKPOINT_ENV, CONFIG_DIR_ENV
 from livepresenter.errors import ExitStatus
 from livepresenter.presenter import load_image_rgb
 from livepresenter.render import PresenterPipeline
-from livepresenter.render_bench import run_benchmark
 
 GRID = "grid_bbaf2n_256.mp4"
 PEXELS = "pexels_wolfganglanger_expressions_360.mp4"

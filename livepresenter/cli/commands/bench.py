@@ -22,18 +22,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     if args.target == "fomm":
-        from livepresenter.fomm.bench import format_table, run_benchmark
+        from livepresenter.bench.fomm import format_table, run_benchmark
 
         variants = args.variants.split(",") if args.variants else None
         result = run_benchmark(args.repeats, args.threads, variants,
                                progress=lambda name: print(f"bench fomm: {name} ...", file=sys.stderr, flush=True))
     elif args.target == "landmark":
-        from livepresenter.engine.landmark.bench import format_table, run_benchmark
+        from livepresenter.bench.landmark import format_table, run_benchmark
 
         result = run_benchmark(frames=max(args.repeats, 50))
     else:
+        from livepresenter.bench.render import format_table, run_benchmark
         from livepresenter.errors import ConfigError
-        from livepresenter.render_bench import format_table, run_benchmark
 
         if args.presenter is None or args.driving is None:
             raise ConfigError("bench render needs --presenter IMAGE_OR_PROFILE and --driving VIDEO")

@@ -1,7 +1,7 @@
 """Speed benchmark of the landmark engine: landmarks on a 256-px driving crop plus `animate`.
 
 This is what the live pipeline pays per frame on top of capture and composition. It uses a real
-portrait and GRID clip from ../shared when present (LIVEPRESENTER_SHARED overrides where), else
+portrait and GRID clip from the repository's test data (tests/data) when run from a clone, else
 matplotlib's bundled Grace Hopper photograph as the portrait, driven by copies of itself moved by a
 slow synthetic head motion. Tracking (detection, crop resampling) is done before the clock runs.
 """
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 import time
 from pathlib import Path
 
@@ -35,7 +34,7 @@ def run_benchmark(size: int = 512, frames: int = 200, *, media_dir: Path | None 
     """Milliseconds per frame for a size x size portrait: crop landmarks, animate, and their sum; and the
     one-off `prepare`.
 
-    `media_dir`: the shared media folder (holding portraits/ and driving/); found as described in the
+    `media_dir`: a media folder holding portraits/ and driving/; found as described in the
     module docstring when None.
     """
     from livepresenter.pipeline.setup import single_threaded_blas
@@ -110,16 +109,14 @@ def format_table(result: dict) -> str:
 
 
 def _default_media_dir() -> Path:
-    shared = os.environ.get("LIVEPRESENTER_SHARED")
-    root = Path(shared) if shared else Path(__file__).resolve().parents[4] / "shared"
-    return root / "media"
+    return Path(__file__).resolve().parents[2] / "tests" / "data"
 
 
 def _bundled_portrait() -> Path:
     try:
         import matplotlib
     except ImportError as exc:
-        raise InputError("benchmark: no shared media and no matplotlib for its bundled sample photo") from exc
+        raise InputError("benchmark: no test media (run it from a clone) and no matplotlib for its bundled sample photo") from exc
     return Path(matplotlib.get_data_path()) / "sample_data" / "grace_hopper.jpg"
 
 
