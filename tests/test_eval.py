@@ -176,6 +176,41 @@ def test_contact_sheet_layout() -> None:
     assert 250 < sheet.shape[0] < 500
 
 
+def _filled(rgb: tuple[int, int, int]) -> np.ndarray:
+    return np.full((256, 256, 3), rgb, np.uint8)
+
+
+def _box_of(sheet: np.ndarray, rgb: tuple[int, int, int]) -> tuple[int, int, int, int, int]:
+    """(pixel count, x0, y0, x1, y1) of the pixels of exactly this colour."""
+    ys, xs = np.nonzero(np.all(sheet == rgb, axis=-1))
+    return (len(xs), *((xs.min(), ys.min(), xs.max(), ys.max()) if len(xs) else (0, 0, 0, 0)))
+
+
+def test_contact_sheet_shows_each_frame_beside_its_output_and_the_credits() -> None:
+    """Every image lands in its cell: the portrait first, then (driving, output) pairs left to right."""
+    from livepresenter.evaluate.contact_sheet import contact_sheet
+
+    mouth_driving, mouth_output = (0, 200, 0), (0, 0, 200)
+    turn_driving, turn_output = (200, 0, 0), (200, 200, 0)
+    portrait_view = (200, 0, 200)
+    evaluation = synthetic_evaluation("clip", 0.5)
+    run = evaluation.cross[0]
+    snapshots = (Snapshot(4, "mouth open", 0.3, _filled(mouth_driving), (_filled(mouth_output),)),
+                 Snapshot(7, "head turn", 0.2, _filled(turn_driving), (_filled(turn_output),)))
+    evaluation = ClipEvaluation(evaluation.driving, "landmark", evaluation.reconstruction, evaluation.static,
+                                (CrossIdentityRun(run.presenter, run.scores, 2, _filled(portrait_view)),), snapshots)
+    sheet = contact_sheet([evaluation], ["GRID corpus, CC BY 4.0"])
+    boxes = {rgb: _box_of(sheet, rgb) for rgb in (portrait_view, mouth_driving, mouth_output, turn_driving,
+                                                   turn_output)}
+    for count, x0, y0, x1, y1 in boxes.values():
+        assert count > 0.9 * (x1 - x0 + 1) * (y1 - y0 + 1) > 60 * 60  # a solid cell, not stray pixels
+    lefts = [boxes[rgb][1] for rgb in (portrait_view, mouth_driving, mouth_output, turn_driving, turn_output)]
+    assert lefts == sorted(lefts)  # portrait, then each driving frame just before its output
+    assert boxes[mouth_output][1] - boxes[mouth_driving][3] < 10  # the pair sits side by side
+    below = sheet[max(box[4] for box in boxes.values()) + 1:]
+    assert (below.max(axis=-1) < 100).sum() > 50  # the credit line is written under the images
+
+
 # --- the command -------------------------------------------------------------------------------------------------
 
 

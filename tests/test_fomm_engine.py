@@ -48,7 +48,12 @@ def test_paste_changes_only_the_face_region(engine, einstein):
     changed = np.abs(out.astype(int) - image).sum(axis=2) > 0
     ys, xs = np.nonzero(changed)
     box = crop_box_from_landmarks(face.landmarks)
-    assert xs.min() >= box.cx - box.side / 2 - 1 and ys.max() <= box.cy + box.side / 2 + 1
+    half = box.side / 2
+    # All four edges of the changed region lie inside the crop box, and the feathering reaches close to each of
+    # them (a region cut short on one side, or spilling past it, fails one of the eight bounds).
+    for low, high, centre in ((xs.min(), xs.max(), box.cx), (ys.min(), ys.max(), box.cy)):
+        assert centre - half - 1 <= low <= centre - half + 0.2 * box.side
+        assert centre + half - 0.2 * box.side <= high <= centre + half + 1
     assert not changed[:20, :20].any()  # far corner untouched
     cx, cy = int(box.cx), int(box.cy)
     assert out[cy, cx].min() == 255  # centre fully replaced

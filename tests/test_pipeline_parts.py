@@ -3,6 +3,7 @@ and the frame source on real files."""
 
 from __future__ import annotations
 
+import subprocess
 import threading
 from itertools import pairwise
 
@@ -98,6 +99,15 @@ def test_file_source_paces_loops_and_converts_to_rgb(driving_dir):
     assert span == pytest.approx(79 / 25, rel=0.15)      # real time, not as fast as decoding
     assert frames[0].image.shape == (256, 256, 3)
     assert np.abs(frames[0].image.astype(int) - frames[75].image).mean() < 2  # the loop restarted
+
+
+def test_file_source_delivers_rgb_not_opencv_bgr(tmp_path, ffmpeg):
+    clip = tmp_path / "red.mp4"
+    subprocess.run([ffmpeg, "-v", "error", "-f", "lavfi", "-i", "color=c=0xE01010:s=64x64:r=25:d=0.4",
+                    "-c:v", "libx264", "-pix_fmt", "yuv444p", "-crf", "0", str(clip)], check=True)
+    with FrameSource(str(clip)) as source:
+        red, green, blue = source.read().image[32, 32].astype(int)
+    assert red > 200 and green < 40 and blue < 40
 
 
 def test_source_errors(tmp_path):
