@@ -67,10 +67,8 @@ PORTRAIT_STEM = "portrait"
 MIN_FACE_PX = 128
 """A face narrower than this (detector box, image pixels) is animated from too few pixels and looks soft."""
 MAX_TURN = 0.6
-"""A face turned further than this (`capture.face.face_turn`) is a three-quarter view, and the 2-D warp draws a head
-turning further that way as a shear. Measured (BENCHMARKS.md, session 9): the Pexels clip mirrored took Tesla's
-portrait (0.72) from identity distance 0.299 to 0.328 with 14 frames where no face was found; the other portraits
-(turned 0.01-0.44) moved by at most 0.03."""
+"""A face turned further than this (`face.geometry.face_turn`) is a three-quarter view, and the 2-D warp draws a
+head turning further that way as a shear, losing the likeness (BENCHMARKS.md has the measurements)."""
 
 _INSTALLED_DIR = Path(__file__).resolve().parent / "bundled_profiles"  # a wheel maps profiles/ here
 BUNDLED_DIR = _INSTALLED_DIR if _INSTALLED_DIR.is_dir() else Path(__file__).resolve().parents[1] / "profiles"

@@ -33,9 +33,9 @@ def cudnn_tf32(allowed: bool) -> Iterator[None]:
 class TorchNetworks:
     """Keypoint detector and generator on `device`, optionally in channels_last memory format.
 
-    On CUDA the keypoint detector always runs in exact float32 (cuDNN's default TF32 moved the
-    keypoints by 5e-3 and the prediction by 0.1 on a parity fixture); `motion_tf32` lets the dense
-    motion network use TF32, which cost under 0.001 of prediction error there and 40 % of the frame time.
+    On CUDA the keypoint detector always runs in exact float32 (cuDNN's default TF32 moves the keypoints
+    enough to change the prediction visibly); `motion_tf32` lets the dense motion network use TF32, which costs
+    little accuracy and saves much of the frame time (BENCHMARKS.md).
     """
 
     def __init__(self, kp_detector: KPDetector, generator: OcclusionAwareGenerator, device: torch.device,

@@ -29,8 +29,8 @@ def single_threaded_blas() -> None:
     """Limit numpy's BLAS to one thread for this process.
 
     The pipelines solve many small systems per frame beside their own capture, tracking and encoder
-    threads; a multi-threaded OpenBLAS spin-waits for cores those threads need. Measured on 2 cores:
-    the landmark engine's animate stage took 93 ms per frame with BLAS threads and 4.8 ms without.
+    threads; a multi-threaded OpenBLAS spin-waits for cores those threads need, which on a 2-core laptop
+    made the landmark engine's animate stage many times slower (BENCHMARKS.md).
     """
     from threadpoolctl import threadpool_limits
 

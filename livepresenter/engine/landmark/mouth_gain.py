@@ -32,8 +32,8 @@ _SMILES = (0.0, 0.06)
 _JITTERS = ((0.0, 0.0, 1.0), (0.03, -0.02, 0.97), (-0.02, 0.03, 1.03))
 MIN_GAIN, MAX_GAIN, MAX_EXTRA = 0.7, 2.5, 0.04
 # The gain fades in above a shut mouth's landmark noise, and out over wide openings, which read on any face and
-# which widened further would pull the face away from the portrait's identity (measured on the Pexels clip: a
-# slower fade or a constant extra gave higher identity distances and no better mouth correlation).
+# which widened further would pull the face away from the portrait's identity (the alternatives tried are in
+# BENCHMARKS.md).
 _FADE_IN = (0.01, 0.03)
 _FADE_OUT = (0.08, 0.14)
 
