@@ -1,4 +1,5 @@
-"""`livepresenter bench fomm|landmark|render`: speed and memory benchmarks (numbers for BENCHMARKS.md, not tests)."""
+"""`livepresenter bench fomm|landmark|render|soak`: speed and memory benchmarks (numbers for BENCHMARKS.md, not
+tests)."""
 
 from __future__ import annotations
 
@@ -9,15 +10,18 @@ from pathlib import Path
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("target", choices=["fomm", "landmark", "render"],
-                        help="what to measure (render: memory over a long render; needs --presenter and --driving)")
+    parser.add_argument("target", choices=["fomm", "landmark", "render", "soak"],
+                        help="what to measure (render: memory over a long render; soak: memory over a long live run; "
+                             "both need --presenter and --driving)")
     parser.add_argument("--json", action="store_true", help="print one JSON object as the last line")
     parser.add_argument("--repeats", type=int, default=10, help="timed frames per variant (default 10)")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
     parser.add_argument("--variants", default=None,
                         help="comma-separated FOMM variants (default: all this machine supports)")
     parser.add_argument("--presenter", default=None, help="render: portrait image or profile name")
-    parser.add_argument("--driving", type=Path, default=None, help="render: the (long) driving video")
+    parser.add_argument("--driving", type=Path, default=None,
+                        help="render: the (long) driving video; soak: the clip played, looping, as the camera")
+    parser.add_argument("--minutes", type=float, default=20.0, help="soak: how long to run live (default 20)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -32,12 +36,18 @@ def run(args: argparse.Namespace) -> int:
 
         result = run_benchmark(frames=max(args.repeats, 50))
     else:
-        from livepresenter.bench.render import format_table, run_benchmark
         from livepresenter.errors import ConfigError
 
         if args.presenter is None or args.driving is None:
-            raise ConfigError("bench render needs --presenter IMAGE_OR_PROFILE and --driving VIDEO")
-        result = run_benchmark(args.presenter, args.driving)
+            raise ConfigError(f"bench {args.target} needs --presenter IMAGE_OR_PROFILE and --driving VIDEO")
+        if args.target == "render":
+            from livepresenter.bench.render import format_table, run_benchmark
+
+            result = run_benchmark(args.presenter, args.driving)
+        else:
+            from livepresenter.bench.soak import format_table, run_benchmark
+
+            result = run_benchmark(args.presenter, args.driving, minutes=args.minutes)
     print(format_table(result))
     if args.json:
         print(json.dumps(result))
