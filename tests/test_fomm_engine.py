@@ -23,7 +23,7 @@ def einstein(portraits_dir):
 @pytest.fixture(scope="module")
 def engine(fomm_fixtures, einstein):
     engine = FommEngine(fomm_fixtures / "dev-vox256-narrow-cpk.pth.tar", fomm_fixtures / "dev-vox256-narrow.yaml")
-    engine.prepare(*einstein)
+    engine.set_portrait(*einstein)
     return engine
 
 

@@ -19,7 +19,7 @@ from livepresenter.fomm import Animator, load_fomm
 from livepresenter.fomm import animator as animator_module
 from livepresenter.fomm.animator import PRECISIONS, best_precision, supported_precisions
 from livepresenter.fomm.blocks import UpBlock2d
-from livepresenter.fomm.fused import UpsampleConvReLU, prepare
+from livepresenter.fomm.fused import UpsampleConvReLU, fused_networks
 from tests.conftest import DRIVING, FIXTURES
 
 PRED_MAX, PRED_MEAN = 0.1, 0.01
@@ -142,7 +142,7 @@ def test_transposed_conv_equals_upsample_then_conv():
 def test_reduced_precision_keeps_motion_and_interfaces_fp32():
     model = load("dev-small")
     image = torch.rand(1, 3, model.image_size, model.image_size)
-    kp_detector, generator = prepare(model.kp_detector, model.generator, image, torch.bfloat16)
+    kp_detector, generator = fused_networks(model.kp_detector, model.generator, image, torch.bfloat16)
     assert all(p.dtype == torch.float32 for p in kp_detector.parameters())
     assert all(p.dtype == torch.float32 for p in generator.dense_motion_network.parameters())
     assert all(p.dtype == torch.bfloat16 for p in generator.bottleneck.parameters())

@@ -28,7 +28,7 @@ WIDE_OPEN_FRAME = 36  # the speaker's widest inner-lip gap in GRID_CLIP
 
 def _engine(portrait: np.ndarray) -> LandmarkEngine:
     engine = LandmarkEngine()
-    engine.prepare(portrait, detect_face(portrait))
+    engine.set_portrait(portrait, detect_face(portrait))
     return engine
 
 

@@ -23,7 +23,7 @@ LOWER_LIDS = [41, 40, 47, 46]  # each below the upper lid point at the same inde
 def curie(portraits_dir: Path) -> tuple[np.ndarray, LandmarkEngine]:
     portrait = load_rgb(portraits_dir / CURIE)
     engine = LandmarkEngine()
-    engine.prepare(portrait, detect_face(portrait))
+    engine.set_portrait(portrait, detect_face(portrait))
     return portrait, engine
 
 

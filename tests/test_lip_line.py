@@ -80,9 +80,9 @@ def test_a_small_opening_of_a_misread_mouth_is_dark(resaved_lincoln: tuple[np.nd
     misread rest opening gates the cavity off, and the opening shows the split lower lip."""
     image, face = resaved_lincoln
     engine = LandmarkEngine()
-    engine.prepare(image, face)
+    engine.set_portrait(image, face)
     assert _mouth_darkness(engine, image, 0.03) < 0.5
     monkeypatch.setattr(engine_module, "settle_shut_lips", lambda image, landmarks: landmarks.astype(np.float32))
     as_read = LandmarkEngine()
-    as_read.prepare(image, face)
+    as_read.set_portrait(image, face)
     assert _mouth_darkness(as_read, image, 0.03) > 0.8

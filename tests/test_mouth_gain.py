@@ -104,7 +104,7 @@ def test_calibrated_engine_makes_small_openings_read_on_a_bearded_portrait(portr
     plain = LandmarkEngine(LandmarkEngineSettings(calibrate_mouth=False))
     calibrated = LandmarkEngine()
     for engine in (plain, calibrated):
-        engine.prepare(portrait, face)
+        engine.set_portrait(portrait, face)
     rest = plain.portrait_landmarks
     box = crop_box_from_landmarks(rest)
     shut = _read_opening(crop_image(portrait, box))

@@ -60,7 +60,7 @@ def run_benchmark(size: int = 512, frames: int = 200, *, media_dir: Path | None 
     tracked = _track(driving)
     engine = LandmarkEngine()
     started = time.perf_counter()
-    engine.prepare(portrait, face)  # once per presenter: warp set-up and the mouth calibration
+    engine.set_portrait(portrait, face)  # once per presenter: warp set-up and the mouth calibration
     prepare_ms = 1e3 * (time.perf_counter() - started)
     engine.set_reference(tracked[0])
     landmarker = create_landmarker("dlib")

@@ -2,7 +2,7 @@
 
 Contract, in the spirit of pyvirtualcam's backend ABC (documentation and typing only; engines do
 not need to inherit):
-- `prepare(portrait, face)` is called once per presenter with the whole portrait (HxWx3 uint8 RGB)
+- `set_portrait(portrait, face)` is called once per presenter with the whole portrait (HxWx3 uint8 RGB)
   and the face found in it; heavy per-portrait work (landmarks, source caches) happens here.
 - `set_reference(driving)` fixes the driving frame that relative motion is measured from.
 - `animate(driving)` returns the animated portrait, HxWx3 uint8 RGB, at the portrait's own size.
@@ -21,7 +21,7 @@ from livepresenter.face import Face, TrackedFace
 class AnimationEngine(Protocol):
     name: str
 
-    def prepare(self, portrait: np.ndarray, face: Face) -> None: ...
+    def set_portrait(self, portrait: np.ndarray, face: Face) -> None: ...
 
     def set_reference(self, driving: TrackedFace) -> None: ...
 

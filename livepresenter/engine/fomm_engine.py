@@ -50,7 +50,7 @@ class FommEngine:
         self._portrait: np.ndarray | None = None
         self._last: np.ndarray | None = None
 
-    def prepare(self, portrait: np.ndarray, face: Face) -> None:
+    def set_portrait(self, portrait: np.ndarray, face: Face) -> None:
         size = self.animator.size
         box = crop_box_from_landmarks(face.landmarks)
         self.animator.set_source(crop_image(portrait, box, size))
@@ -74,7 +74,7 @@ class FommEngine:
 
     def animate(self, driving: TrackedFace) -> np.ndarray:
         if self._portrait is None or self._last is None:
-            raise RuntimeError("FommEngine.prepare must be called before animate")
+            raise RuntimeError("FommEngine.set_portrait must be called before animate")
         if not driving.found:
             return self._last
         return self.paste(self.animator.animate(driving.crop))

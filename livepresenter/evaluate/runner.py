@@ -114,7 +114,7 @@ class _DrivenPortrait:
         self, portrait_rgb: np.ndarray, face: Face, settings: EvalSettings, view: Callable[[np.ndarray], np.ndarray]
     ) -> None:
         engine = create_engine(settings.engine, settings.checkpoint, settings.fomm_config)
-        engine.prepare(portrait_rgb, face)
+        engine.set_portrait(portrait_rgb, face)
         self.engine_name = engine.name
         self.view = view
         self.pipeline = PresenterPipeline(portrait_rgb, face, engine, _Unframed(portrait_rgb), FaceTracker())

@@ -17,7 +17,7 @@ import torch.nn.functional as F
 
 from livepresenter.errors import ConfigError
 from livepresenter.fomm.checkpoint import FommModel
-from livepresenter.fomm.fused import prepare
+from livepresenter.fomm.fused import fused_networks
 from livepresenter.fomm.keypoint_detector import KeypointDict
 from livepresenter.fomm.keypoints import movement_scale_of, normalize_kp
 from livepresenter.fomm.networks import TorchNetworks
@@ -131,10 +131,10 @@ def build_networks(model: FommModel, precision: Precision) -> TorchNetworks:
     if precision.runtime == "openvino":
         from livepresenter.fomm.runtime import OpenVinoNetworks
 
-        kp_detector, generator = prepare(kp_detector, generator, example)
+        kp_detector, generator = fused_networks(kp_detector, generator, example)
         decoder_precision = "bf16" if precision.dtype == torch.bfloat16 else "f32"
         return OpenVinoNetworks(kp_detector, generator, example, decoder_precision)
-    kp_detector, generator = prepare(kp_detector, generator, example, precision.dtype)
+    kp_detector, generator = fused_networks(kp_detector, generator, example, precision.dtype)
     return TorchNetworks(kp_detector, generator, device, precision.channels_last, precision.motion_tf32)
 
 
@@ -207,7 +207,7 @@ class Animator:
         self._uploaded.record()
         return pixels
 
-    def prepare(self, pixels: torch.Tensor) -> torch.Tensor:
+    def to_model_input(self, pixels: torch.Tensor) -> torch.Tensor:
         """HxWx3 uint8 on the device → (1, 3, S, S) float32 in [0, 1] (antialiased resize)."""
         image = pixels.permute(2, 0, 1)[None].float() / 255
         if image.shape[2:] != (self.size, self.size):
@@ -218,7 +218,7 @@ class Animator:
 
     def to_tensor(self, crop: np.ndarray) -> torch.Tensor:
         """HxWx3 uint8 RGB → (1, 3, S, S) float32 in [0, 1] on the device."""
-        return self.prepare(self.upload(crop))
+        return self.to_model_input(self.upload(crop))
 
     @staticmethod
     def to_pixels(prediction: torch.Tensor) -> torch.Tensor:
@@ -289,7 +289,7 @@ class Animator:
 
     @torch.inference_mode()
     def _step(self, pixels: torch.Tensor) -> torch.Tensor:
-        return self.to_pixels(self.generate(self.normalized(self.keypoints(self.prepare(pixels)))))
+        return self.to_pixels(self.generate(self.normalized(self.keypoints(self.to_model_input(pixels)))))
 
     def animate(self, crop: np.ndarray) -> np.ndarray:
         """Driving face crop (HxWx3 uint8 RGB) → animated portrait crop (SxSx3 uint8 RGB)."""

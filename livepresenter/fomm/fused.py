@@ -12,7 +12,7 @@ Three exact rewrites (differences are float rounding only, ~1e-6 in fp32):
 
 `fuse(module)` rewrites a module tree in place; the attribute layout of `blocks.py` is untouched,
 so `Hourglass`, `KPDetector`, `DenseMotionNetwork` and the generator run the fused blocks as is.
-`prepare` makes fused copies of both networks and, for bf16/fp16, puts only the generator's
+`fused_networks` makes fused copies of both networks and, for bf16/fp16, puts only the generator's
 image path in reduced precision (see `reduce_image_path`).
 """
 
@@ -179,8 +179,8 @@ def reduce_image_path(generator: OcclusionAwareGenerator, dtype: torch.dtype) ->
     return generator
 
 
-def prepare(kp_detector: KPDetector, generator: OcclusionAwareGenerator, image: torch.Tensor,
-            dtype: torch.dtype = torch.float32) -> tuple[KPDetector, OcclusionAwareGenerator]:
+def fused_networks(kp_detector: KPDetector, generator: OcclusionAwareGenerator, image: torch.Tensor,
+                   dtype: torch.dtype = torch.float32) -> tuple[KPDetector, OcclusionAwareGenerator]:
     """Fused copies of both networks (eval, CPU, float32 keypoints and motion); see `reduce_image_path`.
 
     `image` is an example input (1, C, S, S) at the size the networks will see.

@@ -58,5 +58,5 @@ def prepare_presenter(spec: str, tracker: FaceTracker, *, engine: str = "auto", 
     # A profile may prefer an engine; an explicit --engine wins.
     animation = create_engine((presenter.engine or engine) if engine == "auto" else engine, checkpoint, fomm_config,
                               precision=precision)
-    animation.prepare(presenter.portrait_rgb, face)
+    animation.set_portrait(presenter.portrait_rgb, face)
     return PreparedPresenter(presenter, face, animation, compositor)

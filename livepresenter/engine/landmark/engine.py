@@ -57,10 +57,10 @@ class LandmarkEngine:
     def portrait_landmarks(self) -> np.ndarray:
         """The portrait's own (68, 2) landmarks: the rest pose for synthetic (idle) targets."""
         if self._landmarks is None:
-            raise RuntimeError("LandmarkEngine.prepare() must be called first")
+            raise RuntimeError("LandmarkEngine.set_portrait() must be called first")
         return self._landmarks.copy()
 
-    def prepare(self, portrait: np.ndarray, face: Face) -> None:
+    def set_portrait(self, portrait: np.ndarray, face: Face) -> None:
         """Precompute the warp and mouth colours for this portrait; forget any reference."""
         self._portrait = np.ascontiguousarray(portrait)
         self._landmarks = settle_shut_lips(self._portrait, face.landmarks)
@@ -99,7 +99,7 @@ class LandmarkEngine:
         breathing around `portrait_landmarks`) when the face is lost.
         """
         if self._warp is None or self._mouth is None or self._lids is None:
-            raise RuntimeError("LandmarkEngine.prepare() must be called first")
+            raise RuntimeError("LandmarkEngine.set_portrait() must be called first")
         target = self._gain(target)
         warp_target = self._lids.warp_target(target)
         out = self._warp(warp_target)
@@ -136,5 +136,5 @@ class LandmarkEngine:
         if self._last is not None:
             return self._last.copy()
         if self._portrait is None:
-            raise RuntimeError("LandmarkEngine.prepare() must be called first")
+            raise RuntimeError("LandmarkEngine.set_portrait() must be called first")
         return self._portrait.copy()
