@@ -28,7 +28,7 @@ from livepresenter.engine.base import AnimationEngine
 from livepresenter.errors import InputError
 from livepresenter.face import Face, TrackedFace
 from livepresenter.media import Mp4Writer, VideoFrame, VideoReader
-from livepresenter.pipeline.setup import prepare_presenter
+from livepresenter.presenter.preparation import prepare_presenter
 
 __all__ = ["PresenterPipeline", "RenderResult", "RenderSettings", "render_video"]
 

@@ -20,13 +20,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from livepresenter import profiles
 from livepresenter.cli.main import main
 from livepresenter.control import endpoint
 from livepresenter.control.client import ControlClient, request
 from livepresenter.control.protocol import MAX_REQUEST_BYTES, DaemonNotRunningError, DaemonRunningError
 from livepresenter.control.server import ControlServer
 from livepresenter.errors import ConfigError, ExitStatus
+from livepresenter.presenter import profiles
 from tests.daemon_testing import running_daemon, short_runtime_dir, wait_for, write_profile
 
 CLIP = "grid_bbaf2n_256.mp4"

@@ -11,12 +11,11 @@ import cv2
 import numpy as np
 import pytest
 
-from livepresenter import profiles
 from livepresenter.capture import FaceTracker
 from livepresenter.cli.main import main
 from livepresenter.errors import ConfigError, ExitStatus
 from livepresenter.face.geometry import face_turn
-from livepresenter.presenter import load_presenter
+from livepresenter.presenter import load_presenter, profiles
 
 REPO = Path(__file__).resolve().parents[1]
 EINSTEIN = "einstein_1947_orren_jack_turner.jpg"

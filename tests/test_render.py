@@ -18,7 +18,7 @@ from livepresenter.bench.render import run_benchmark
 from livepresenter.cli.main import main
 from livepresenter.config import CHECKPOINT_ENV, CONFIG_DIR_ENV
 from livepresenter.errors import ExitStatus
-from livepresenter.presenter import load_image_rgb
+from livepresenter.media.image import load_image_rgb
 from livepresenter.render import PresenterPipeline
 
 GRID = "grid_bbaf2n_256.mp4"

@@ -21,11 +21,11 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # before Qt starts: never a window on the developer's desktop
 
-from livepresenter import profiles  # noqa: E402
 from livepresenter.cli.main import main  # noqa: E402
 from livepresenter.control import endpoint  # noqa: E402
 from livepresenter.control.client import request  # noqa: E402
 from livepresenter.control.protocol import DaemonNotRunningError  # noqa: E402
+from livepresenter.presenter import profiles  # noqa: E402
 from livepresenter.tray import TrayApp  # noqa: E402
 from livepresenter.tray.icons import BADGE_RGB  # noqa: E402
 from tests.daemon_testing import short_runtime_dir, status_or_none, wait_for, write_profile  # noqa: E402

@@ -37,7 +37,7 @@ def run_benchmark(size: int = 512, frames: int = 200, *, media_dir: Path | None 
     `media_dir`: a media folder holding portraits/ and driving/; found as described in the
     module docstring when None.
     """
-    from livepresenter.pipeline.setup import single_threaded_blas
+    from livepresenter.presenter.preparation import single_threaded_blas
 
     single_threaded_blas()  # as the pipelines run it
 

@@ -42,8 +42,8 @@ from livepresenter.face import Face
 from livepresenter.face.crop import crop_box_from_landmarks, crop_image
 from livepresenter.face.geometry import face_turn, lip_opening
 from livepresenter.media import VideoFrame, VideoReader
-from livepresenter.pipeline.setup import find_portrait_face
 from livepresenter.presenter import Presenter
+from livepresenter.presenter.preparation import find_portrait_face
 from livepresenter.render import PresenterPipeline, RenderSettings
 
 __all__ = ["ClipEvaluation", "CrossIdentityRun", "EvalSettings", "Snapshot", "evaluate_clip"]

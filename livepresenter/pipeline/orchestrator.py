@@ -34,9 +34,9 @@ from livepresenter.face import TrackedFace
 from livepresenter.face.crop import crop_box_from_landmarks, crop_image, to_crop_coords
 from livepresenter.pipeline.idle import IdleMotion, smoothstep
 from livepresenter.pipeline.realface import realface_view
-from livepresenter.pipeline.setup import prepare_presenter
 from livepresenter.pipeline.slot import LatestSlot
 from livepresenter.pipeline.stats import LiveStats
+from livepresenter.presenter.preparation import prepare_presenter
 from livepresenter.sinks import Sink
 from livepresenter.sinks.recorder import Recorder, provenance, recording_path
 

@@ -37,7 +37,7 @@ from PySide6.QtWidgets import (
 
 from livepresenter.errors import LivepresenterError
 from livepresenter.media import VideoReader
-from livepresenter.profiles import Profile, add_profile, list_profiles
+from livepresenter.presenter.profiles import Profile, add_profile, list_profiles
 from livepresenter.render import RenderSettings
 from livepresenter.sinks.recorder import recording_path
 from livepresenter.studio.jobs import (

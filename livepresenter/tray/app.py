@@ -23,7 +23,7 @@ from livepresenter.control.client import request
 from livepresenter.control.endpoint import runtime_dir
 from livepresenter.control.protocol import DaemonNotRunningError
 from livepresenter.errors import LivepresenterError
-from livepresenter.profiles import Profile, list_profiles
+from livepresenter.presenter.profiles import Profile, list_profiles
 from livepresenter.tray.icons import presenter_icon, tray_icon
 from livepresenter.tray.link import DaemonLink, start_daemon
 from livepresenter.tray.preview import PreviewWindow

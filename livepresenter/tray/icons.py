@@ -6,7 +6,7 @@ from __future__ import annotations
 from PySide6.QtCore import QRect, QRectF, Qt
 from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
 
-from livepresenter.profiles import Profile
+from livepresenter.presenter.profiles import Profile
 
 __all__ = ["BADGE_RGB", "presenter_icon", "tray_icon"]
 

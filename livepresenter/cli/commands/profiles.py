@@ -38,7 +38,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from livepresenter import profiles
+    from livepresenter.presenter import profiles
 
     if args.action == "list":
         found = profiles.list_profiles()

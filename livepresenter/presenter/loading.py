@@ -15,7 +15,7 @@ import numpy as np
 
 from livepresenter.errors import ConfigError, InputError
 from livepresenter.media.image import load_image_rgb
-from livepresenter.profiles import Profile, default_label, find_profile
+from livepresenter.presenter.profiles import Profile, default_label, find_profile
 
 __all__ = ["Presenter", "default_label", "load_image_rgb", "load_presenter"]
 

@@ -70,8 +70,8 @@ MAX_TURN = 0.6
 """A face turned further than this (`face.geometry.face_turn`) is a three-quarter view, and the 2-D warp draws a
 head turning further that way as a shear, losing the likeness (BENCHMARKS.md has the measurements)."""
 
-_INSTALLED_DIR = Path(__file__).resolve().parent / "bundled_profiles"  # a wheel maps profiles/ here
-BUNDLED_DIR = _INSTALLED_DIR if _INSTALLED_DIR.is_dir() else Path(__file__).resolve().parents[1] / "profiles"
+_INSTALLED_DIR = Path(__file__).resolve().parents[1] / "bundled_profiles"  # a wheel maps profiles/ here
+BUNDLED_DIR = _INSTALLED_DIR if _INSTALLED_DIR.is_dir() else Path(__file__).resolve().parents[2] / "profiles"
 
 _NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,47}$")
 _IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"}
@@ -243,7 +243,7 @@ def _check_portrait(image: Path) -> _PortraitCheck:
     """
     from livepresenter.capture import FaceTracker  # dlib: only `profiles add` needs it
     from livepresenter.face.geometry import face_turn
-    from livepresenter.presenter import load_image_rgb
+    from livepresenter.media.image import load_image_rgb
 
     image_rgb = load_image_rgb(image)
     faces = FaceTracker().detect_faces(image_rgb)
@@ -372,6 +372,6 @@ def _toml_value(value: str | int) -> str:
 def _write_png(image: Path, destination: Path) -> None:
     import cv2
 
-    from livepresenter.presenter import load_image_rgb
+    from livepresenter.media.image import load_image_rgb
 
     cv2.imwrite(str(destination), cv2.cvtColor(load_image_rgb(image), cv2.COLOR_RGB2BGR))

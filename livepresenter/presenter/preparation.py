@@ -14,7 +14,7 @@ from livepresenter.engine.base import AnimationEngine
 from livepresenter.engine.registry import create_engine
 from livepresenter.errors import NoFaceError
 from livepresenter.face import Face
-from livepresenter.presenter import Presenter, load_presenter
+from livepresenter.presenter.loading import Presenter, load_presenter
 
 
 @dataclass(frozen=True)
