@@ -26,7 +26,7 @@ from livepresenter.capture.landmarks import Box, Landmarker, create_landmarker
 from livepresenter.capture.smoothing import OneEuroFilter
 from livepresenter.errors import ConfigError
 from livepresenter.face import CropBox, Face, TrackedFace
-from livepresenter.face.crop import crop_box_from_landmarks, crop_image, to_crop_coords
+from livepresenter.face.crop import CROP_SIZE, crop_box_from_landmarks, crop_image, to_crop_coords
 from livepresenter.face.geometry import face_scale
 
 log = logging.getLogger(__name__)
@@ -77,7 +77,7 @@ class TrackerSettings:
     landmarker: str = "dlib"
     detect_every: int = 5
     score_threshold: float | None = None
-    crop_size: int = 256
+    crop_size: int = CROP_SIZE
     fps: float = 25.0
     min_cutoff_hz: float = 0.5
     beta: float = 40.0

@@ -182,7 +182,8 @@ def cross_identity_scores(
     if not len(outputs) == len(drivings) > 0:
         raise ValueError(f"need the same non-zero number of outputs and drivings, got {len(outputs)}, {len(drivings)}")
     id_dist = [_embedding_distance(o.embedding, portrait_embedding) for o in outputs if o.found]
-    pairs = [(lip_opening(o.landmarks), lip_opening(d.landmarks)) for o, d in zip(outputs, drivings) if o.found and d.found]
+    pairs = [(lip_opening(o.landmarks), lip_opening(d.landmarks))
+             for o, d in zip(outputs, drivings, strict=True) if o.found and d.found]
     output_gap = [p[0] for p in pairs]
     driving_gap = [p[1] for p in pairs]
     return CrossIdentityScores(

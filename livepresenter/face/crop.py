@@ -23,6 +23,8 @@ import numpy as np
 from livepresenter.face.geometry import face_scale
 from livepresenter.face.types import CropBox
 
+CROP_SIZE = 256
+"""Side of the face crops handed to the engines, in pixels: the vox-256 models' input."""
 FRAMING_SIDE = 6.2
 FRAMING_DOWN = 0.25
 
@@ -58,7 +60,7 @@ def from_crop_coords(points: np.ndarray, box: CropBox, size: int) -> np.ndarray:
     return ((np.asarray(points, dtype=np.float64) - m[:, 2]) / np.diag(m[:, :2])).astype(np.float32)
 
 
-def crop_image(image: np.ndarray, box: CropBox, size: int = 256) -> np.ndarray:
+def crop_image(image: np.ndarray, box: CropBox, size: int = CROP_SIZE) -> np.ndarray:
     """Resample the square `box` of an HxWxC image to size x size (sub-pixel exact, edges replicated).
 
     Replicating the border keeps crops near or past the image edge valid (no black bars for the engines to animate).

@@ -19,11 +19,9 @@ from livepresenter.engine.landmark.mouth_gain import MouthGain, calibrate_mouth_
 from livepresenter.engine.landmark.transfer import RelativeTransfer
 from livepresenter.engine.landmark.warp import DenseWarp, WarpSettings
 from livepresenter.face import Face, TrackedFace
-from livepresenter.face.crop import crop_box_from_landmarks, crop_image, to_crop_coords
+from livepresenter.face.crop import CROP_SIZE, crop_box_from_landmarks, crop_image, to_crop_coords
 
 log = logging.getLogger(__name__)
-
-_VIEW_SIDE = 256
 
 
 @dataclass(frozen=True)
@@ -115,9 +113,9 @@ class LandmarkEngine:
 
         assert self._portrait is not None and self._landmarks is not None
         box = crop_box_from_landmarks(self._landmarks)
-        view = crop_image(self._portrait, box, _VIEW_SIDE)
-        landmarks = to_crop_coords(self._landmarks, box, _VIEW_SIDE)
-        corners = to_crop_coords(np.reshape(face.box, (2, 2)), box, _VIEW_SIDE).ravel()
+        view = crop_image(self._portrait, box, CROP_SIZE)
+        landmarks = to_crop_coords(self._landmarks, box, CROP_SIZE)
+        corners = to_crop_coords(np.reshape(face.box, (2, 2)), box, CROP_SIZE).ravel()
         warp = DenseWarp(view, landmarks, self._settings.warp)
         mouth = MouthFill(view, landmarks)
         landmarker = create_landmarker("dlib")
