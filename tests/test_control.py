@@ -24,7 +24,7 @@ from livepresenter import profiles
 from livepresenter.cli.main import main
 from livepresenter.control import endpoint
 from livepresenter.control.client import ControlClient, request
-from livepresenter.control.protocol import MAX_REQUEST_BYTES, DaemonNotRunningError, DaemonRunningError
+from livepresenter.control.protocol import MAX_NESTING, MAX_REQUEST_BYTES, DaemonNotRunningError, DaemonRunningError
 from livepresenter.control.server import ControlServer
 from livepresenter.errors import ConfigError, ExitStatus
 from tests.daemon_testing import running_daemon, short_runtime_dir, wait_for, write_profile
@@ -166,6 +166,25 @@ def test_bad_requests_get_error_answers_and_the_connection_stays_usable(daemon):
             assert answer["ok"] is False and error in answer["error"] and "\n" not in answer["error"], answer
         sock.sendall(b'{"cmd": "status"}\n')
         assert json.loads(reader.readline())["ok"] is True
+    still_streaming(daemon)
+
+
+@pytest.mark.parametrize(("line", "error"), [
+    (b"[" * 5000 + b"]" * 5000, f"nested 5000 levels deep: at most {MAX_NESTING} levels"),
+    (b'{"cmd": "pause", "cmd": "status"}', 'duplicate key "cmd": send each key once'),
+    (b'{"cmd": "status", "x": {"a": 1, "a": 2}}', 'duplicate key "a"'),
+    (b'{"cmd": "frame", "max_width": -100000}', 'frame needs "max_width": an integer from 16 to 4096'),
+    (b'{"cmd": "frame", "max_width": 100000}', 'frame needs "max_width": an integer from 16 to 4096'),
+], ids=["nested-5000-deep", "duplicate-cmd", "duplicate-inner-key", "max-width-negative", "max-width-huge"])
+def test_requests_beyond_the_limits_are_refused_in_one_line(daemon, line, error):
+    """Deep nesting, a key given twice and an absurd preview width are refused, naming the limit, and the same
+    connection answers the next request."""
+    sock, reader = connect(daemon)
+    with sock:
+        sock.sendall(line + b"\n" + b'{"cmd": "status"}\n')
+        answer = json.loads(reader.readline())
+        assert answer["ok"] is False and error in answer["error"] and "\n" not in answer["error"], answer
+        assert json.loads(reader.readline())["paused"] is False
     still_streaming(daemon)
 
 

@@ -43,6 +43,8 @@ IDLE_TIMEOUT_S = 60.0
 ACCEPT_POLL_S = 0.2
 """How often the accept loop looks at the stop event."""
 PREVIEW_WIDTH_PX = 640
+PREVIEW_WIDTH_RANGE_PX = (16, 4096)
+"""`frame`'s max_width outside this is refused: a wrong width should fail, not come back as a 16 px thumbnail."""
 JPEG_QUALITY = 80
 
 
@@ -211,8 +213,15 @@ class _Args:
     def flag(self, key: str) -> bool:
         return self._get(key, bool, True, "true or false")
 
-    def integer(self, key: str) -> int | None:
-        return self._get(key, int, False, "an integer")
+    def integer(self, key: str, default: int, low: int, high: int) -> int:
+        """`default` when absent; outside low..high is an error, never clamped (a mistake should show)."""
+        what = f"an integer from {low} to {high}"
+        value = self._get(key, int, False, what)
+        if value is None:
+            return default
+        if not low <= value <= high:
+            raise _RequestError(f"{self._request['cmd']} needs \"{key}\": {what}")
+        return value
 
     def choice(self, key: str, choices: tuple[str, ...]) -> str:
         options = " or ".join(f'"{choice}"' for choice in choices)
@@ -268,7 +277,7 @@ class _Commands:
         image_rgb = self._orchestrator.latest_frame()
         if image_rgb is None:
             raise _RequestError("no frame has been sent yet: ask again in a moment")
-        max_width = max(16, args.integer("max_width") or PREVIEW_WIDTH_PX)
+        max_width = args.integer("max_width", PREVIEW_WIDTH_PX, *PREVIEW_WIDTH_RANGE_PX)
         height, width = image_rgb.shape[:2]
         if width > max_width:
             height, width = round(height * max_width / width), max_width
