@@ -7,6 +7,7 @@ temporary, so the tests never touch $HOME or a daemon the developer is running.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -25,13 +26,23 @@ from livepresenter.cli.main import main
 from livepresenter.control import endpoint
 from livepresenter.control.client import ControlClient, request
 from livepresenter.control.protocol import MAX_NESTING, MAX_REQUEST_BYTES, DaemonNotRunningError, DaemonRunningError
-from livepresenter.control.server import ControlServer
+from livepresenter.control.server import MAX_CONNECTIONS, SEND_TIMEOUT_S, ControlServer
 from livepresenter.errors import ConfigError, ExitStatus
-from tests.daemon_testing import running_daemon, short_runtime_dir, wait_for, write_profile
+from tests.daemon_testing import (
+    held_connections,
+    open_connection,
+    proc_status,
+    running_daemon,
+    short_runtime_dir,
+    wait_for,
+    write_profile,
+)
 
 CLIP = "grid_bbaf2n_256.mp4"
 EINSTEIN = "einstein_1947_orren_jack_turner.jpg"
 STATUS_FIELDS = {"presenter", "engine", "fps", "latency_ms", "recording", "vcam", "realface", "paused"}
+QUIT_EXIT_S = 2.0
+"""`quit` ends the daemon's process within this, whatever its clients do."""
 
 
 @pytest.fixture
@@ -77,6 +88,23 @@ def test_stale_socket_is_replaced_and_a_second_daemon_refused(runtime):
         first.close()
     assert not (runtime / "control.sock").exists()
     ControlServer.listen(runtime).close()  # the lock was released
+
+
+def test_a_connect_waits_while_the_listen_backlog_is_full(runtime):
+    """A Unix socket refuses a connect at once (EAGAIN) while its backlog is full: the client tries again until the
+    daemon has accepted the burst, instead of saying that no daemon runs."""
+    with socket.socket(socket.AF_UNIX) as listener, socket.socket(socket.AF_UNIX) as first:
+        listener.bind(str(runtime / "control.sock"))
+        listener.listen(0)
+        first.connect(str(runtime / "control.sock"))  # the backlog is full now
+        accept_later = threading.Timer(0.5, listener.accept)
+        accept_later.start()
+        try:
+            sock, token = endpoint.connect(endpoint.Address(runtime), timeout_s=30)
+        finally:
+            accept_later.join()
+        sock.close()
+    assert token is None
 
 
 @pytest.mark.parametrize("verb", [["status"], ["switch", "einstein"], ["record", "start"], ["pause"], ["quit"],
@@ -130,9 +158,7 @@ def daemon(driving_dir, portraits_dir, tmp_path_factory):
 
 
 def connect(daemon) -> tuple[socket.socket, object]:
-    sock = socket.socket(socket.AF_UNIX)
-    sock.settimeout(30)
-    sock.connect(str(daemon.runtime / "control.sock"))
+    sock = open_connection(daemon.runtime / "control.sock")
     return sock, sock.makefile("rb")
 
 
@@ -188,6 +214,40 @@ def test_requests_beyond_the_limits_are_refused_in_one_line(daemon, line, error)
     still_streaming(daemon)
 
 
+def test_status_answers_while_hundreds_of_idle_connections_are_held(daemon, capsys):
+    """Idle connections cost the daemon nothing it cannot spare: the backlog takes them all at once (no client has
+    to try again), the oldest idle ones are hung up, and `status` gets through."""
+    with held_connections(daemon.runtime / "control.sock", 300, patient=False):
+        assert main(["status"]) == 0
+        assert capsys.readouterr().out.startswith("presenter")
+    still_streaming(daemon)
+
+
+def test_a_connection_flood_keeps_the_daemon_threads_bounded(daemon):
+    """500 connections held open: a thread for each of at most MAX_CONNECTIONS (with a few hung up and still
+    exiting), not one for each."""
+    before = proc_status(daemon.process.pid, "Threads")
+    with held_connections(daemon.runtime / "control.sock", 500):
+        request("status", timeout_s=60)  # queued behind the flood: answered once all of it was accepted
+        during = proc_status(daemon.process.pid, "Threads")
+    assert during <= before + MAX_CONNECTIONS + 16, f"{before} threads before the flood, {during} during it"
+    still_streaming(daemon)
+
+
+def test_a_client_that_leaves_its_answers_unread_is_dropped(daemon):
+    """512 frame requests whose answers are never read: the daemon gives up on that client, not on the others."""
+    sock, reader = connect(daemon)
+    with sock:
+        sock.sendall(b'{"cmd": "frame"}\n' * 512)
+        time.sleep(SEND_TIMEOUT_S + 2)  # the daemon's patience with it, and a margin
+        still_streaming(daemon)
+        answered = 0  # the answers written before it was dropped
+        with contextlib.suppress(ConnectionResetError):  # dropped with requests unread: a reset, not an end
+            for line in reader:
+                answered += line.endswith(b"\n")
+    assert 0 < answered < 512
+
+
 def test_an_oversized_line_is_refused_and_its_connection_closed(daemon):
     sock, reader = connect(daemon)
     with sock:
@@ -241,9 +301,18 @@ def test_a_slow_switch_does_not_hold_up_status(daemon, capsys):
         assert client.request("status")["presenter"] == "Grace Hopper"
 
 
-def test_quit_stops_the_daemon_cleanly(daemon, capsys):
-    assert main(["quit"]) == 0
-    assert daemon.process.wait(timeout=60) == 0
+def test_quit_ends_the_daemon_within_2_s_whatever_clients_do(daemon, capsys):
+    """Under a client stuck on unread answers and a hundred idle connections, `quit` ends the process at once."""
+    with held_connections(daemon.runtime / "control.sock", 100):
+        slow, _ = connect(daemon)  # opened last: the idle ones are hung up first to make room
+        with slow:
+            slow.sendall(b'{"cmd": "frame"}\n' * 512)
+            time.sleep(1)  # the daemon blocks writing answers this client does not read
+            assert main(["quit"]) == 0
+            answered = time.monotonic()
+            assert daemon.process.wait(timeout=120) == 0
+            exit_s = time.monotonic() - answered
+    assert exit_s < QUIT_EXIT_S, f"the daemon exited {exit_s:.1f} s after answering quit"
     assert not (daemon.runtime / "control.sock").exists()
     log = daemon.log.read_text()
     assert "frames sent" in log and "Traceback" not in log
