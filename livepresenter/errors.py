@@ -50,3 +50,8 @@ class DeviceError(LivepresenterError):
     """A camera, virtual camera, microphone or disk that is missing or failed."""
 
     exit_status = ExitStatus.DEVICE_UNAVAILABLE
+
+
+class SwitchInProgressError(LivepresenterError):
+    """A switch asked for while another presenter is being prepared: refused at once rather than queued, since
+    every waiting switch would then prepare a presenter of its own (a portrait and engine caches in memory)."""

@@ -301,6 +301,24 @@ def test_a_slow_switch_does_not_hold_up_status(daemon, capsys):
         assert client.request("status")["presenter"] == "Grace Hopper"
 
 
+def test_concurrent_switches_one_is_prepared_the_others_refused(daemon):
+    """30 switches at once: one presenter is prepared while the others are refused at once, so memory stays flat
+    (queued switches each prepared a presenter of their own)."""
+    rss_before_kb = proc_status(daemon.process.pid, "VmRSS")
+    clients = [connect(daemon) for _ in range(30)]
+    for sock, _ in clients:
+        sock.sendall(b'{"cmd": "switch", "presenter": "einstein"}\n')
+    answers = [json.loads(reader.readline()) for _, reader in clients]
+    for sock, _ in clients:
+        sock.close()
+    done = {"ok": True, "presenter": "Albert Einstein"}
+    refused = {"ok": False, "error": "a switch to einstein is in progress: try again when it is on air"}
+    assert done in answers and answers.count(refused) >= 20 and answers.count(done) + answers.count(refused) == 30
+    growth_mb = (proc_status(daemon.process.pid, "VmRSS") - rss_before_kb) / 1024
+    assert growth_mb < 100, f"RSS grew by {growth_mb:.0f} MB"
+    assert request("status")["presenter"] == "Albert Einstein"
+
+
 def test_quit_ends_the_daemon_within_2_s_whatever_clients_do(daemon, capsys):
     """Under a client stuck on unread answers and a hundred idle connections, `quit` ends the process at once."""
     with held_connections(daemon.runtime / "control.sock", 100):
