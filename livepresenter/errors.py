@@ -18,6 +18,9 @@ class ExitStatus(enum.IntEnum):
     DEVICE_UNAVAILABLE = 4
     DAEMON_NOT_RUNNING = 5
     INTERRUPTED = 130
+    BROKEN_PIPE = 141
+    """stdout was closed before everything was printed (`livepresenter status | head -1`): 128 + SIGPIPE, the
+    status a shell shows for a program that SIGPIPE ended."""
 
 
 class LivepresenterError(Exception):

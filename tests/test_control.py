@@ -13,6 +13,8 @@ import os
 import shutil
 import socket
 import stat
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -299,6 +301,19 @@ def test_a_slow_switch_does_not_hold_up_status(daemon, capsys):
     with ControlClient() as client:  # several requests on one connection; an image path works as well
         assert client.request("switch", presenter="grace_hopper", timeout_s=120)["presenter"] == "Grace Hopper"
         assert client.request("status")["presenter"] == "Grace Hopper"
+
+
+@pytest.mark.parametrize("reader", ["head -1", "true"])
+def test_a_closed_stdout_ends_the_cli_without_a_traceback(daemon, reader):
+    """`status | head -1` through a real shell pipe: no traceback, and 141 when nothing was read."""
+    pipeline = f'"$0" -m livepresenter status | {reader}; exit "${{PIPESTATUS[0]}}"'
+    result = subprocess.run(["bash", "-c", pipeline, sys.executable], capture_output=True, text=True, timeout=120,
+                            check=False)
+    assert result.stderr == ""
+    if reader == "true":  # gone before anything was written
+        assert result.returncode == ExitStatus.BROKEN_PIPE
+    else:
+        assert result.returncode in (0, ExitStatus.BROKEN_PIPE) and result.stdout.startswith("presenter")
 
 
 def test_concurrent_switches_one_is_prepared_the_others_refused(daemon):
