@@ -144,6 +144,45 @@ def test_without_unix_sockets_localhost_with_a_token(runtime, monkeypatch):
     assert not info_path.exists()
 
 
+def test_a_full_server_hangs_up_the_connection_waiting_longest_or_says_it_is_busy(runtime):
+    """At MAX_CONNECTIONS, a new connection hangs up the one that has waited longest for its client; when every
+    connection is running a command, the new one is told so in one line instead."""
+
+    class SlowOrchestrator:
+        def __init__(self) -> None:
+            self.running = 0
+            self.release = threading.Event()
+
+        def status(self) -> dict:
+            self.running += 1
+            self.release.wait(30)
+            return {"presenter": "Grace Hopper"}
+
+    orchestrator, server, stop = SlowOrchestrator(), ControlServer.listen(runtime), threading.Event()
+    thread = threading.Thread(target=server.serve, args=(orchestrator, stop))
+    thread.start()
+    path = runtime / "control.sock"
+    try:
+        with held_connections(path, MAX_CONNECTIONS) as connections, open_connection(path) as newest:
+            assert connections[0].recv(1) == b""  # the oldest was hung up to admit the newest
+            busy = [*connections[1:], newest]
+            for connection in busy:
+                connection.sendall(b'{"cmd": "status"}\n')
+            wait_for(lambda: orchestrator.running == MAX_CONNECTIONS, "every connection to run a command")
+            with open_connection(path) as refused:
+                assert json.loads(refused.makefile("rb").readline()) == {
+                    "ok": False, "error": f"the daemon is busy: {MAX_CONNECTIONS} connections are running commands; "
+                                          "try again in a moment"}
+            orchestrator.release.set()
+            for connection in busy:
+                assert json.loads(connection.makefile("rb").readline())["presenter"] == "Grace Hopper"
+    finally:
+        orchestrator.release.set()
+        stop.set()
+        thread.join()
+        server.close()
+
+
 # -- a real daemon: `livepresenter run` on a video file --------------------------------------------------------
 
 @pytest.fixture(scope="module")

@@ -47,7 +47,7 @@ log = logging.getLogger(__name__)
 IDLE_TIMEOUT_S = 60.0
 """A connection that sends nothing for this long is closed (clients open one per request or keep it busy)."""
 SEND_TIMEOUT_S = 5.0
-"""A client that leaves an answer unsent this long (its socket full of unread earlier ones) is dropped."""
+"""A client whose answer waits this long to be sent (its socket full of earlier ones it has not read) is dropped."""
 MAX_CONNECTIONS = 32
 """Connections open at once, each with its thread: the CLI opens one per request, the tray one or two at a time."""
 LISTEN_BACKLOG = 1024
