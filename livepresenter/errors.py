@@ -18,6 +18,9 @@ class ExitStatus(enum.IntEnum):
     DEVICE_UNAVAILABLE = 4
     DAEMON_NOT_RUNNING = 5
     INTERRUPTED = 130
+    BROKEN_PIPE = 141
+    """stdout was closed before everything was printed (`livepresenter status | head -1`): 128 + SIGPIPE, the
+    status a shell shows for a program that SIGPIPE ended."""
 
 
 class LivepresenterError(Exception):
@@ -50,3 +53,8 @@ class DeviceError(LivepresenterError):
     """A camera, virtual camera, microphone or disk that is missing or failed."""
 
     exit_status = ExitStatus.DEVICE_UNAVAILABLE
+
+
+class SwitchInProgressError(LivepresenterError):
+    """A switch asked for while another presenter is being prepared: refused at once rather than queued, since
+    every waiting switch would then prepare a presenter of its own (a portrait and engine caches in memory)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -20,6 +21,7 @@ from livepresenter.control.client import request
 from livepresenter.control.protocol import DaemonError, DaemonNotRunningError
 
 T = TypeVar("T")
+CONNECT_PATIENCE_S = 30.0
 
 
 def short_runtime_dir() -> Path:
@@ -48,6 +50,45 @@ def wait_for(condition: Callable[[], T], what: str, timeout_s: float = 90.0,
             return result
         time.sleep(0.1)
     pytest.fail(f"timed out waiting for {what}")
+
+
+def proc_status(pid: int, field: str) -> int:
+    """A number from /proc/PID/status, such as Threads or VmRSS (kB): what a daemon holds, seen from outside."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        name, _, value = line.partition(":")
+        if name == field:
+            return int(value.split()[0])
+    raise KeyError(f"no {field} in /proc/{pid}/status")
+
+
+def open_connection(socket_path: Path, patient: bool = True) -> socket.socket:
+    """A connection to the control socket with a timeout, as the CLI makes, so a connect fails at once (EAGAIN)
+    while the daemon's listen backlog is full; `patient` tries again meanwhile, as the CLI does."""
+    deadline = time.monotonic() + CONNECT_PATIENCE_S
+    while True:
+        connection = socket.socket(socket.AF_UNIX)
+        connection.settimeout(CONNECT_PATIENCE_S)
+        try:
+            connection.connect(str(socket_path))
+            return connection
+        except BlockingIOError:
+            connection.close()
+            if not patient or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
+
+
+@contextmanager
+def held_connections(socket_path: Path, count: int, patient: bool = True) -> Iterator[list[socket.socket]]:
+    """`count` connections opened at once and left idle, as a careless or hostile client would; closed on exit."""
+    connections: list[socket.socket] = []
+    try:
+        for _ in range(count):
+            connections.append(open_connection(socket_path, patient))
+        yield connections
+    finally:
+        for connection in connections:
+            connection.close()
 
 
 def status_or_none() -> dict | None:

@@ -7,11 +7,14 @@ temporary, so the tests never touch $HOME or a daemon the developer is running.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import socket
 import stat
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -23,15 +26,25 @@ import pytest
 from livepresenter.cli.main import main
 from livepresenter.control import endpoint
 from livepresenter.control.client import ControlClient, request
-from livepresenter.control.protocol import MAX_REQUEST_BYTES, DaemonNotRunningError, DaemonRunningError
-from livepresenter.control.server import ControlServer
+from livepresenter.control.protocol import MAX_NESTING, MAX_REQUEST_BYTES, DaemonNotRunningError, DaemonRunningError
+from livepresenter.control.server import MAX_CONNECTIONS, SEND_TIMEOUT_S, ControlServer
 from livepresenter.errors import ConfigError, ExitStatus
 from livepresenter.presenter import profiles
-from tests.daemon_testing import running_daemon, short_runtime_dir, wait_for, write_profile
+from tests.daemon_testing import (
+    held_connections,
+    open_connection,
+    proc_status,
+    running_daemon,
+    short_runtime_dir,
+    wait_for,
+    write_profile,
+)
 
 CLIP = "grid_bbaf2n_256.mp4"
 EINSTEIN = "einstein_1947_orren_jack_turner.jpg"
 STATUS_FIELDS = {"presenter", "engine", "fps", "latency_ms", "recording", "vcam", "realface", "paused"}
+QUIT_EXIT_S = 2.0
+"""`quit` ends the daemon's process within this, whatever its clients do."""
 
 
 @pytest.fixture
@@ -79,6 +92,23 @@ def test_stale_socket_is_replaced_and_a_second_daemon_refused(runtime):
     ControlServer.listen(runtime).close()  # the lock was released
 
 
+def test_a_connect_waits_while_the_listen_backlog_is_full(runtime):
+    """A Unix socket refuses a connect at once (EAGAIN) while its backlog is full: the client tries again until the
+    daemon has accepted the burst, instead of saying that no daemon runs."""
+    with socket.socket(socket.AF_UNIX) as listener, socket.socket(socket.AF_UNIX) as first:
+        listener.bind(str(runtime / "control.sock"))
+        listener.listen(0)
+        first.connect(str(runtime / "control.sock"))  # the backlog is full now
+        accept_later = threading.Timer(0.5, listener.accept)
+        accept_later.start()
+        try:
+            sock, token = endpoint.connect(endpoint.Address(runtime), timeout_s=30)
+        finally:
+            accept_later.join()
+        sock.close()
+    assert token is None
+
+
 @pytest.mark.parametrize("verb", [["status"], ["switch", "einstein"], ["record", "start"], ["pause"], ["quit"],
                                   ["realface", "on"]])
 def test_without_a_daemon_verbs_say_so_in_one_line(runtime, capsys, verb):
@@ -114,6 +144,45 @@ def test_without_unix_sockets_localhost_with_a_token(runtime, monkeypatch):
     assert not info_path.exists()
 
 
+def test_a_full_server_hangs_up_the_connection_waiting_longest_or_says_it_is_busy(runtime):
+    """At MAX_CONNECTIONS, a new connection hangs up the one that has waited longest for its client; when every
+    connection is running a command, the new one is told so in one line instead."""
+
+    class SlowOrchestrator:
+        def __init__(self) -> None:
+            self.running = 0
+            self.release = threading.Event()
+
+        def status(self) -> dict:
+            self.running += 1
+            self.release.wait(30)
+            return {"presenter": "Grace Hopper"}
+
+    orchestrator, server, stop = SlowOrchestrator(), ControlServer.listen(runtime), threading.Event()
+    thread = threading.Thread(target=server.serve, args=(orchestrator, stop))
+    thread.start()
+    path = runtime / "control.sock"
+    try:
+        with held_connections(path, MAX_CONNECTIONS) as connections, open_connection(path) as newest:
+            assert connections[0].recv(1) == b""  # the oldest was hung up to admit the newest
+            busy = [*connections[1:], newest]
+            for connection in busy:
+                connection.sendall(b'{"cmd": "status"}\n')
+            wait_for(lambda: orchestrator.running == MAX_CONNECTIONS, "every connection to run a command")
+            with open_connection(path) as refused:
+                assert json.loads(refused.makefile("rb").readline()) == {
+                    "ok": False, "error": f"the daemon is busy: {MAX_CONNECTIONS} connections are running commands; "
+                                          "try again in a moment"}
+            orchestrator.release.set()
+            for connection in busy:
+                assert json.loads(connection.makefile("rb").readline())["presenter"] == "Grace Hopper"
+    finally:
+        orchestrator.release.set()
+        stop.set()
+        thread.join()
+        server.close()
+
+
 # -- a real daemon: `livepresenter run` on a video file --------------------------------------------------------
 
 @pytest.fixture(scope="module")
@@ -130,9 +199,7 @@ def daemon(driving_dir, portraits_dir, tmp_path_factory):
 
 
 def connect(daemon) -> tuple[socket.socket, object]:
-    sock = socket.socket(socket.AF_UNIX)
-    sock.settimeout(30)
-    sock.connect(str(daemon.runtime / "control.sock"))
+    sock = open_connection(daemon.runtime / "control.sock")
     return sock, sock.makefile("rb")
 
 
@@ -167,6 +234,59 @@ def test_bad_requests_get_error_answers_and_the_connection_stays_usable(daemon):
         sock.sendall(b'{"cmd": "status"}\n')
         assert json.loads(reader.readline())["ok"] is True
     still_streaming(daemon)
+
+
+@pytest.mark.parametrize(("line", "error"), [
+    (b"[" * 5000 + b"]" * 5000, f"nested 5000 levels deep: at most {MAX_NESTING} levels"),
+    (b'{"cmd": "pause", "cmd": "status"}', 'duplicate key "cmd": send each key once'),
+    (b'{"cmd": "status", "x": {"a": 1, "a": 2}}', 'duplicate key "a"'),
+    (b'{"cmd": "frame", "max_width": -100000}', 'frame needs "max_width": an integer from 16 to 4096'),
+    (b'{"cmd": "frame", "max_width": 100000}', 'frame needs "max_width": an integer from 16 to 4096'),
+], ids=["nested-5000-deep", "duplicate-cmd", "duplicate-inner-key", "max-width-negative", "max-width-huge"])
+def test_requests_beyond_the_limits_are_refused_in_one_line(daemon, line, error):
+    """Deep nesting, a key given twice and an absurd preview width are refused, naming the limit, and the same
+    connection answers the next request."""
+    sock, reader = connect(daemon)
+    with sock:
+        sock.sendall(line + b"\n" + b'{"cmd": "status"}\n')
+        answer = json.loads(reader.readline())
+        assert answer["ok"] is False and error in answer["error"] and "\n" not in answer["error"], answer
+        assert json.loads(reader.readline())["paused"] is False
+    still_streaming(daemon)
+
+
+def test_status_answers_while_hundreds_of_idle_connections_are_held(daemon, capsys):
+    """Idle connections cost the daemon nothing it cannot spare: the backlog takes them all at once (no client has
+    to try again), the oldest idle ones are hung up, and `status` gets through."""
+    with held_connections(daemon.runtime / "control.sock", 300, patient=False):
+        assert main(["status"]) == 0
+        assert capsys.readouterr().out.startswith("presenter")
+    still_streaming(daemon)
+
+
+def test_a_connection_flood_keeps_the_daemon_threads_bounded(daemon):
+    """500 connections held open: a thread for each of at most MAX_CONNECTIONS (with a few hung up and still
+    exiting), not one for each."""
+    before = proc_status(daemon.process.pid, "Threads")
+    with held_connections(daemon.runtime / "control.sock", 500):
+        request("status", timeout_s=60)  # queued behind the flood: answered once all of it was accepted
+        during = proc_status(daemon.process.pid, "Threads")
+    assert during <= before + MAX_CONNECTIONS + 16, f"{before} threads before the flood, {during} during it"
+    still_streaming(daemon)
+
+
+def test_a_client_that_leaves_its_answers_unread_is_dropped(daemon):
+    """512 frame requests whose answers are never read: the daemon gives up on that client, not on the others."""
+    sock, reader = connect(daemon)
+    with sock:
+        sock.sendall(b'{"cmd": "frame"}\n' * 512)
+        time.sleep(SEND_TIMEOUT_S + 2)  # the daemon's patience with it, and a margin
+        still_streaming(daemon)
+        answered = 0  # the answers written before it was dropped
+        with contextlib.suppress(ConnectionResetError):  # dropped with requests unread: a reset, not an end
+            for line in reader:
+                answered += line.endswith(b"\n")
+    assert 0 < answered < 512
 
 
 def test_an_oversized_line_is_refused_and_its_connection_closed(daemon):
@@ -222,9 +342,49 @@ def test_a_slow_switch_does_not_hold_up_status(daemon, capsys):
         assert client.request("status")["presenter"] == "Grace Hopper"
 
 
-def test_quit_stops_the_daemon_cleanly(daemon, capsys):
-    assert main(["quit"]) == 0
-    assert daemon.process.wait(timeout=60) == 0
+@pytest.mark.parametrize("reader", ["head -1", "true"])
+def test_a_closed_stdout_ends_the_cli_without_a_traceback(daemon, reader):
+    """`status | head -1` through a real shell pipe: no traceback, and 141 when nothing was read."""
+    pipeline = f'"$0" -m livepresenter status | {reader}; exit "${{PIPESTATUS[0]}}"'
+    result = subprocess.run(["bash", "-c", pipeline, sys.executable], capture_output=True, text=True, timeout=120,
+                            check=False)
+    assert result.stderr == ""
+    if reader == "true":  # gone before anything was written
+        assert result.returncode == ExitStatus.BROKEN_PIPE
+    else:
+        assert result.returncode in (0, ExitStatus.BROKEN_PIPE) and result.stdout.startswith("presenter")
+
+
+def test_concurrent_switches_one_is_prepared_the_others_refused(daemon):
+    """30 switches at once: one presenter is prepared while the others are refused at once, so memory stays flat
+    (queued switches each prepared a presenter of their own)."""
+    rss_before_kb = proc_status(daemon.process.pid, "VmRSS")
+    clients = [connect(daemon) for _ in range(30)]
+    for sock, _ in clients:
+        sock.sendall(b'{"cmd": "switch", "presenter": "einstein"}\n')
+    answers = [json.loads(reader.readline()) for _, reader in clients]
+    for sock, _ in clients:
+        sock.close()
+    done = {"ok": True, "presenter": "Albert Einstein"}
+    refused = {"ok": False, "error": "a switch to einstein is in progress: try again when it is on air"}
+    assert done in answers and answers.count(refused) >= 20 and answers.count(done) + answers.count(refused) == 30
+    growth_mb = (proc_status(daemon.process.pid, "VmRSS") - rss_before_kb) / 1024
+    assert growth_mb < 100, f"RSS grew by {growth_mb:.0f} MB"
+    assert request("status")["presenter"] == "Albert Einstein"
+
+
+def test_quit_ends_the_daemon_within_2_s_whatever_clients_do(daemon, capsys):
+    """Under a client stuck on unread answers and a hundred idle connections, `quit` ends the process at once."""
+    with held_connections(daemon.runtime / "control.sock", 100):
+        slow, _ = connect(daemon)  # opened last: the idle ones are hung up first to make room
+        with slow:
+            slow.sendall(b'{"cmd": "frame"}\n' * 512)
+            time.sleep(1)  # the daemon blocks writing answers this client does not read
+            assert main(["quit"]) == 0
+            answered = time.monotonic()
+            assert daemon.process.wait(timeout=120) == 0
+            exit_s = time.monotonic() - answered
+    assert exit_s < QUIT_EXIT_S, f"the daemon exited {exit_s:.1f} s after answering quit"
     assert not (daemon.runtime / "control.sock").exists()
     log = daemon.log.read_text()
     assert "frames sent" in log and "Traceback" not in log

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
@@ -65,6 +66,18 @@ def program(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """The console script: one line and an exit status for every failure, a closed stdout included."""
+    try:
+        try:
+            return _main(argv)
+        finally:
+            sys.stdout.flush()  # a reader that went away shows here (argparse's --help too), not at exit
+    except BrokenPipeError:
+        _discard_stdout()
+        return ExitStatus.BROKEN_PIPE
+
+
+def _main(argv: Sequence[str] | None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
     quiet_libraries(debug)
@@ -83,3 +96,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return exc.exit_status
+
+
+def _discard_stdout() -> None:
+    """Point stdout at the null device, so that the interpreter's last flush at exit does not fail again
+    (the recipe in Python's documentation of SIGPIPE)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)

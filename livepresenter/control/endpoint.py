@@ -19,6 +19,7 @@ import socket
 import stat
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import IO
 
@@ -33,6 +34,9 @@ TCP_INFO_NAME = "control.json"
 LOCK_NAME = "daemon.lock"
 UNIX_SOCKETS = hasattr(socket, "AF_UNIX")
 _SUN_PATH_BYTES = 104 if sys.platform == "darwin" else 108  # sockaddr_un.sun_path, the final NUL included
+CONNECT_RETRY_S = 0.01
+"""A Unix socket whose backlog is full refuses a connect at once (EAGAIN) instead of queueing it: try again after
+this, until the timeout, as the daemon is accepting a burst."""
 
 
 def runtime_dir(create: bool = False) -> Path:
@@ -96,7 +100,7 @@ def connect(address: Address, timeout_s: float) -> tuple[socket.socket, str | No
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.settimeout(timeout_s)
     try:
-        sock.connect(target)
+        _connect_patiently(sock, target, time.monotonic() + timeout_s)
     except (FileNotFoundError, ConnectionRefusedError):
         sock.close()
         raise not_running from None
@@ -104,6 +108,18 @@ def connect(address: Address, timeout_s: float) -> tuple[socket.socket, str | No
         sock.close()
         raise DaemonNotRunningError(f"cannot reach the livepresenter daemon at {address}: {exc}") from None
     return sock, token
+
+
+def _connect_patiently(sock: socket.socket, target: str | tuple[str, int], deadline: float) -> None:
+    """Connect, trying again while the listen backlog is full (BlockingIOError) until `deadline`."""
+    while True:
+        try:
+            sock.connect(target)
+            return
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(CONNECT_RETRY_S)
 
 
 class DaemonLock:

@@ -10,12 +10,16 @@ arguments are in docs/control.md (`COMMANDS` below is the list the daemon accept
 from __future__ import annotations
 
 import json
+import re
+from collections import Counter
+from itertools import accumulate
 from typing import Any
 
 from livepresenter.errors import ExitStatus, LivepresenterError
 
 __all__ = [
     "COMMANDS",
+    "MAX_NESTING",
     "MAX_REQUEST_BYTES",
     "MAX_RESPONSE_BYTES",
     "PROTOCOL_VERSION",
@@ -33,6 +37,13 @@ MAX_REQUEST_BYTES = 64 * 1024
 """A longer request line is refused (and its connection closed): commands are a few words."""
 MAX_RESPONSE_BYTES = 16 * 1024 * 1024
 """The largest answer is a preview frame (a JPEG in base64)."""
+MAX_NESTING = 32
+"""Arrays and objects nested deeper are refused before parsing: Python's parser recurses once per level and a
+64 KiB line can nest far deeper than its recursion limit (commands nest one level)."""
+
+_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"?', re.DOTALL)
+"""A JSON string, or an unterminated one up to the end: always matches, so a scan stays linear."""
+_NOT_BRACKETS = bytes(sorted(set(range(256)) - set(b"[]{}")))
 
 COMMANDS = ("status", "switch", "record", "reset", "realface", "pause", "resume", "frame", "quit")
 
@@ -62,12 +73,29 @@ def encode(message: dict[str, Any]) -> bytes:
 
 def decode(line: bytes) -> dict[str, Any]:
     """The JSON object on this line, or ProtocolError saying what is wrong with it."""
+    if (depth := _nesting(line)) > MAX_NESTING:
+        raise ProtocolError(f"message nested {depth} levels deep: at most {MAX_NESTING} levels of arrays and objects")
     try:
-        message = json.loads(line)
+        message = json.loads(line, object_pairs_hook=_unique_keys)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ProtocolError(f"malformed message ({exc}): send one JSON object per line") from None
     if not isinstance(message, dict):
         raise ProtocolError(f"expected a JSON object, got {type(message).__name__}: send {{\"cmd\": NAME, ...}}")
+    return message
+
+
+def _nesting(line: bytes) -> int:
+    """How deeply arrays and objects nest on this line (brackets inside strings do not count)."""
+    brackets = _STRING.sub(b"", line).translate(None, _NOT_BRACKETS)
+    return max(accumulate(1 if bracket in b"[{" else -1 for bracket in brackets), default=0)
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """An object whose keys are all different: with a key given twice, which one was meant is anybody's guess."""
+    message = dict(pairs)
+    if len(message) < len(pairs):
+        duplicate = next(key for key, count in Counter(key for key, _ in pairs).items() if count > 1)
+        raise ProtocolError(f"duplicate key {json.dumps(duplicate)}: send each key once")
     return message
 
 

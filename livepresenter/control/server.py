@@ -1,11 +1,16 @@
-"""The daemon's end of the control protocol: a listening socket, one thread per connection, and the commands.
+"""The daemon's end of the control protocol: a listening socket, a thread per connection, and the commands.
 
 `ControlServer.listen()` takes the single-instance lock and binds before the daemon opens its camera, so a second
 daemon fails fast. The orchestrator owns the serving thread: it runs `serve(orchestrator, stop)` on its own thread
-and calls `close()` after that thread ended. Each connection is answered on its own thread (socketserver's
-ThreadingMixIn), so a slow `switch` never delays `status` from another client. A bad request gets an error answer
-and the connection stays usable; an oversized line is answered and the connection closed; a connection closed in
-the middle of a line is dropped. Nothing a client sends can stop the stream, except `quit`.
+and calls `close()` after that thread ended. Each connection is answered on its own thread, so a slow `switch`
+never delays `status` from another client. A bad request gets an error answer and the connection stays usable; an
+oversized line is answered and the connection closed; a connection closed in the middle of a line is dropped.
+Nothing a client sends can stop the stream, except `quit`.
+
+Nothing clients do can exhaust the daemon or hold up its exit: at most MAX_CONNECTIONS are open (a new one hangs up
+the one that has waited longest for its client, so `status` and `quit` always get through), a client that leaves
+its answers unread is dropped after SEND_TIMEOUT_S, and `close()` hangs up every connection, blocked writers
+included, and waits for their threads (daemon threads) at most CLOSE_WAIT_S.
 """
 
 from __future__ import annotations
@@ -17,10 +22,11 @@ import logging
 import os
 import secrets
 import socket
-import socketserver
 import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from livepresenter.control import endpoint
 from livepresenter.control.protocol import (
@@ -40,9 +46,20 @@ log = logging.getLogger(__name__)
 
 IDLE_TIMEOUT_S = 60.0
 """A connection that sends nothing for this long is closed (clients open one per request or keep it busy)."""
+SEND_TIMEOUT_S = 5.0
+"""A client whose answer waits this long to be sent (its socket full of earlier ones it has not read) is dropped."""
+MAX_CONNECTIONS = 32
+"""Connections open at once, each with its thread: the CLI opens one per request, the tray one or two at a time."""
+LISTEN_BACKLOG = 1024
+"""Connections the kernel holds until they are accepted: a burst of clients all connect, none is turned away."""
+CLOSE_WAIT_S = 1.0
+"""How long `close()` waits for connection threads: a command still running (a switch being prepared) must not
+hold up the daemon's exit, and they are daemon threads."""
 ACCEPT_POLL_S = 0.2
 """How often the accept loop looks at the stop event."""
 PREVIEW_WIDTH_PX = 640
+PREVIEW_WIDTH_RANGE_PX = (16, 4096)
+"""`frame`'s max_width outside this is refused: a wrong width should fail, not come back as a 16 px thumbnail."""
 JPEG_QUALITY = 80
 
 
@@ -53,17 +70,16 @@ class _RequestError(Exception):
 class ControlServer:
     """Listening control endpoint of one daemon. Use `listen()`; `close()` is idempotent."""
 
-    def __init__(self, address: endpoint.Address, lock: endpoint.DaemonLock, server: _UnixServer | _TcpServer,
+    def __init__(self, address: endpoint.Address, lock: endpoint.DaemonLock, listener: socket.socket,
                  token: str | None) -> None:
         self.address = address
         self._lock = lock
-        self._server = server
+        self._listener = listener
         self._token = token
         self._guard = threading.Lock()
-        self._connections: set[socket.socket] = set()
+        self._connections: set[_Connection] = set()
         self._closing = False
         self._commands: _Commands | None = None
-        server.owner = self
 
     @classmethod
     def listen(cls, folder: Path | None = None) -> ControlServer:
@@ -75,57 +91,92 @@ class ControlServer:
         try:
             token = None
             if endpoint.UNIX_SOCKETS:
-                if address.socket_path.exists() or address.socket_path.is_symlink():
-                    log.info("replacing the stale control socket %s (its daemon is gone)", address.socket_path)
-                    address.socket_path.unlink()
-                server: _UnixServer | _TcpServer = _UnixServer(str(address.socket_path))
-                os.chmod(address.socket_path, 0o600)
+                listener = _listen_unix(address.socket_path)
             else:
-                server = _TcpServer(("127.0.0.1", 0))
+                listener = socket.create_server(("127.0.0.1", 0), backlog=LISTEN_BACKLOG)
                 token = secrets.token_hex(16)
-                _write_private(address.tcp_info_path, json.dumps({"port": server.server_address[1], "token": token}))
+                _write_private(address.tcp_info_path, json.dumps({"port": listener.getsockname()[1], "token": token}))
         except BaseException:
             lock.release()
             raise
         log.debug("control interface at %s", address)
-        return cls(address, lock, server, token)
+        return cls(address, lock, listener, token)
 
     def serve(self, orchestrator: Any, stop: threading.Event) -> None:
         """Answer requests with `orchestrator` until `stop` is set; run on the orchestrator's control thread."""
         self._commands = _Commands(orchestrator)
-        self._server.timeout = ACCEPT_POLL_S
+        self._listener.settimeout(ACCEPT_POLL_S)
         while not stop.is_set():
-            self._server.handle_request()
+            try:
+                client, _ = self._listener.accept()
+            except TimeoutError:
+                continue
+            except OSError as exc:  # out of file descriptors, say: the connections open now will end
+                log.warning("control: cannot accept a connection: %s", exc)
+                stop.wait(ACCEPT_POLL_S)
+                continue
+            self._admit(_Connection(client, self._answer))
 
     def close(self) -> None:
-        """Stop answering: wake every connection, wait for their threads, remove the socket, drop the lock."""
+        """Stop answering: hang up every connection, wait a moment for their threads, remove the socket, unlock."""
         with self._guard:
             if self._closing:
                 return
             self._closing = True
-            for connection in self._connections:
-                try:
-                    connection.shutdown(socket.SHUT_RD)  # its reader sees EOF; an answer being written still goes
-                except OSError:
-                    pass
-        self._server.server_close()  # joins the connection threads
+            connections = list(self._connections)
+        self._listener.close()
+        for connection in connections:
+            connection.hang_up()
+        deadline = time.monotonic() + CLOSE_WAIT_S
+        for connection in connections:
+            connection.thread.join(max(0.0, deadline - time.monotonic()))
         if endpoint.UNIX_SOCKETS:
             self.address.socket_path.unlink(missing_ok=True)
         else:
             self.address.tcp_info_path.unlink(missing_ok=True)
         self._lock.release()
 
-    # -- called on connection threads ---------------------------------------------------------------
-    def _track(self, connection: socket.socket) -> bool:
+    def _admit(self, connection: _Connection) -> None:
+        """Serve a new connection on its own thread, or answer why not and close it."""
         with self._guard:
-            if self._closing:
-                return False
-            self._connections.add(connection)
-            return True
+            refusal = self._make_room()
+            if refusal is None:
+                self._connections.add(connection)
+                connection.thread.start()  # under the guard: close() never sees a thread it cannot join
+        if refusal is not None:
+            connection.refuse(refusal)
 
-    def _untrack(self, connection: socket.socket) -> None:
-        with self._guard:
-            self._connections.discard(connection)
+    def _make_room(self) -> str | None:
+        """Room for one more connection, hanging up the one that has waited longest for its client when all are
+        taken; the reason when there is none. Call under the guard."""
+        if self._closing:
+            return "the daemon is stopping"
+        if len(self._connections) < MAX_CONNECTIONS:
+            return None
+        waiting = [connection for connection in self._connections if connection.waiting_since is not None]
+        if not waiting:
+            return f"the daemon is busy: {MAX_CONNECTIONS} connections are running commands; try again in a moment"
+        oldest = min(waiting, key=lambda connection: connection.waiting_since)
+        self._connections.discard(oldest)
+        oldest.hang_up()
+        return None
+
+    # -- called on connection threads ---------------------------------------------------------------
+    def _answer(self, connection: _Connection) -> None:
+        """Answer one client's requests in order until it leaves, idles, leaves answers unread or is hung up."""
+        try:
+            with connection.socket, connection.socket.makefile("rb") as reader:
+                while (line := _read_request(connection.socket, reader)) is not None:
+                    if line.strip():
+                        connection.waiting_since = None
+                        answer = self.dispatch(line)
+                        connection.waiting_since = time.monotonic()
+                        _send(connection.socket, answer)
+        except OSError:  # gone, idle too long, not reading its answers, or hung up
+            pass
+        finally:
+            with self._guard:
+                self._connections.discard(connection)
 
     def dispatch(self, line: bytes) -> dict[str, Any]:
         """The answer to one request line (never raises: every failure is an error answer)."""
@@ -149,46 +200,68 @@ class ControlServer:
             return failure(f"{cmd} failed: {exc}")
 
 
-class _Connection(socketserver.StreamRequestHandler):
-    """One client: read request lines, answer each in order."""
+class _Connection:
+    """One client's socket and the thread answering it.
 
-    timeout = IDLE_TIMEOUT_S
-    server: _UnixServer | _TcpServer
+    `waiting_since` is when it began waiting for its client (to send a request or to read an answer), None while
+    a command runs: only a waiting connection is hung up to make room for a new one.
+    """
 
-    def handle(self) -> None:
-        owner = self.server.owner
-        if not owner._track(self.connection):
-            return
+    def __init__(self, client: socket.socket, answer: Callable[[_Connection], None]) -> None:
+        self.socket = client
+        self.waiting_since: float | None = time.monotonic()
+        self.thread = threading.Thread(target=answer, args=(self,), name="control-connection", daemon=True)
+
+    def hang_up(self) -> None:
+        """End both directions, which wakes its thread whether it is reading or blocked writing."""
         try:
-            while True:
-                line = self.rfile.readline(MAX_REQUEST_BYTES + 1)
-                if not line.endswith(b"\n"):
-                    if len(line) > MAX_REQUEST_BYTES:
-                        self.wfile.write(encode(failure(f"request longer than {MAX_REQUEST_BYTES} bytes: "
-                                                        "closing the connection")))
-                    return  # closed, possibly in the middle of a line: nothing to answer
-                if line.strip():
-                    self.wfile.write(encode(owner.dispatch(line)))
-        except OSError:  # the client went away or stayed idle too long
-            return
-        finally:
-            owner._untrack(self.connection)
+            self.socket.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass  # already closed
+
+    def refuse(self, reason: str) -> None:
+        """Say why this connection is not served, without waiting for the client, and close it."""
+        with self.socket:
+            self.socket.setblocking(False)
+            try:
+                self.socket.send(encode(failure(reason)))
+            except OSError:
+                pass
 
 
-class _UnixServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
-    block_on_close = True  # server_close() joins the connection threads
-    owner: ControlServer
+def _read_request(client: socket.socket, reader: BinaryIO) -> bytes | None:
+    """The next request line, or None to end the connection: closed (maybe mid-line), or a line longer than
+    MAX_REQUEST_BYTES, which is answered first."""
+    client.settimeout(IDLE_TIMEOUT_S)
+    line = reader.readline(MAX_REQUEST_BYTES + 1)
+    if line.endswith(b"\n"):
+        return line
+    if len(line) > MAX_REQUEST_BYTES:
+        _send(client, failure(f"request longer than {MAX_REQUEST_BYTES} bytes: closing the connection"))
+    return None
 
-    def __init__(self, path: str) -> None:
-        super().__init__(path, _Connection)
+
+def _send(client: socket.socket, answer: dict[str, Any]) -> None:
+    """Write one answer; TimeoutError when the client has not made room for it within SEND_TIMEOUT_S."""
+    client.settimeout(SEND_TIMEOUT_S)  # a bound on the whole sendall, not on each chunk
+    client.sendall(encode(answer))
 
 
-class _TcpServer(socketserver.ThreadingMixIn, socketserver.TCPServer):
-    block_on_close = True
-    owner: ControlServer
-
-    def __init__(self, address: tuple[str, int]) -> None:
-        super().__init__(address, _Connection)
+def _listen_unix(path: Path) -> socket.socket:
+    """A listening Unix socket only its owner may use. A socket file already there was left by a crashed daemon
+    (the caller holds the lock), so it is replaced."""
+    if path.exists() or path.is_symlink():
+        log.info("replacing the stale control socket %s (its daemon is gone)", path)
+        path.unlink()
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        listener.bind(str(path))
+        os.chmod(path, 0o600)
+        listener.listen(LISTEN_BACKLOG)
+    except BaseException:
+        listener.close()
+        raise
+    return listener
 
 
 class _Args:
@@ -211,8 +284,15 @@ class _Args:
     def flag(self, key: str) -> bool:
         return self._get(key, bool, True, "true or false")
 
-    def integer(self, key: str) -> int | None:
-        return self._get(key, int, False, "an integer")
+    def integer(self, key: str, default: int, low: int, high: int) -> int:
+        """`default` when absent; outside low..high is an error, never clamped (a mistake should show)."""
+        what = f"an integer from {low} to {high}"
+        value = self._get(key, int, False, what)
+        if value is None:
+            return default
+        if not low <= value <= high:
+            raise _RequestError(f"{self._request['cmd']} needs \"{key}\": {what}")
+        return value
 
     def choice(self, key: str, choices: tuple[str, ...]) -> str:
         options = " or ".join(f'"{choice}"' for choice in choices)
@@ -268,7 +348,7 @@ class _Commands:
         image_rgb = self._orchestrator.latest_frame()
         if image_rgb is None:
             raise _RequestError("no frame has been sent yet: ask again in a moment")
-        max_width = max(16, args.integer("max_width") or PREVIEW_WIDTH_PX)
+        max_width = args.integer("max_width", PREVIEW_WIDTH_PX, *PREVIEW_WIDTH_RANGE_PX)
         height, width = image_rgb.shape[:2]
         if width > max_width:
             height, width = round(height * max_width / width), max_width

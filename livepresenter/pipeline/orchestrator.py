@@ -29,7 +29,7 @@ from livepresenter.capture.audio import AudioSource, check_audio_source, open_au
 from livepresenter.capture.source import Frame, FrameSource, SourceLost
 from livepresenter.compose.stage import Compositor
 from livepresenter.engine.base import AnimationEngine
-from livepresenter.errors import DeviceError, InputError, LivepresenterError
+from livepresenter.errors import DeviceError, InputError, LivepresenterError, SwitchInProgressError
 from livepresenter.face import TrackedFace
 from livepresenter.face.crop import crop_box_from_landmarks, crop_image, to_crop_coords
 from livepresenter.pipeline.idle import IdleMotion, smoothstep
@@ -138,6 +138,7 @@ class Orchestrator:
         self._fade: tuple[np.ndarray, float] | None = None
         self._pending: tuple[_Presenter, threading.Event] | None = None
         self._switch_lock = threading.Lock()
+        self._switching: str | None = None  # the presenter being prepared (guarded by _switch_lock)
         self._index = 0
         self._started = 0.0
         self._recording: _Recording | None = None
@@ -188,9 +189,11 @@ class Orchestrator:
         """Switch to another presenter without stalling the stream; returns its name once it is on air.
 
         The new presenter is prepared on the calling thread (portrait decode, face, engine caches) while
-        the old one keeps streaming; the worker swaps it in at its next frame and cross-fades.
+        the old one keeps streaming; the worker swaps it in at its next frame and cross-fades. Another switch
+        asked for meanwhile is refused (SwitchInProgressError), not queued.
         """
-        with self._switch_lock:  # one switch at a time
+        self._claim_switch(spec)
+        try:
             prepared = self._prepare_presenter(spec)
             swapped = threading.Event()
             self._pending = (prepared, swapped)
@@ -201,6 +204,16 @@ class Orchestrator:
                 elif time.monotonic() > deadline:
                     raise TimeoutError(f"presenter {spec} was prepared but not swapped in within {timeout:.0f} s")
             return prepared.name
+        finally:
+            self._switching = None
+
+    def _claim_switch(self, spec: str) -> None:
+        """One switch at a time: SwitchInProgressError at once, naming the presenter, while another is prepared."""
+        with self._switch_lock:
+            if self._switching is not None:
+                raise SwitchInProgressError(f"a switch to {self._switching} is in progress: try again when it is "
+                                            "on air")
+            self._switching = spec
 
     def _swap_in(self, prepared: _Presenter, swapped: threading.Event) -> None:
         self._pending = None
