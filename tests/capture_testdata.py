@@ -11,14 +11,6 @@ from livepresenter.capture import FaceTracker
 from livepresenter.face import Face
 
 
-def load_rgb(path: Path) -> np.ndarray:
-    """An image file as HxWx3 uint8 RGB; grayscale JPEGs are expanded to three channels."""
-    bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if bgr is None:
-        raise FileNotFoundError(path)
-    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-
-
 def detect_face(image: np.ndarray) -> Face:
     """The face the tracker finds in a still image; fails the test when there is none."""
     face = FaceTracker().detect(image)

@@ -11,12 +11,12 @@ import pytest
 from livepresenter.capture.landmarks import DlibLandmarker
 from livepresenter.face import CropBox
 from livepresenter.face.crop import crop_box_from_landmarks, crop_image, from_crop_coords, to_crop_coords
-from tests.capture_testdata import load_rgb
+from livepresenter.media.image import load_image_rgb
 
 
 @pytest.fixture
 def curie(portraits_dir: Path) -> tuple[np.ndarray, np.ndarray]:
-    image = load_rgb(portraits_dir / "marie_curie_c1920.jpg")
+    image = load_image_rgb(portraits_dir / "marie_curie_c1920.jpg")
     (face,) = DlibLandmarker().detect(image)
     return image, face.landmarks
 

@@ -20,7 +20,8 @@ from livepresenter.engine.landmark.transfer import RelativeTransfer, fit_similar
 from livepresenter.engine.landmark.warp import DenseWarp, WarpSettings
 from livepresenter.face import TrackedFace
 from livepresenter.face.geometry import STABLE_POINTS, eye_distance, lip_opening
-from tests.capture_testdata import detect_face, load_rgb, read_frames, reencoded, webcam_sized
+from livepresenter.media.image import load_image_rgb
+from tests.capture_testdata import detect_face, read_frames, reencoded, webcam_sized
 
 GRID_CLIP = "grid_bbaf2n_256.mp4"
 WIDE_OPEN_FRAME = 36  # the speaker's widest inner-lip gap in GRID_CLIP
@@ -51,7 +52,7 @@ def grid_tracked(driving_dir: Path) -> list[TrackedFace]:
 
 
 def test_output_is_portrait_sized_rgb(portraits_dir: Path, grid_tracked: list[TrackedFace]) -> None:
-    portrait = load_rgb(portraits_dir / "isaac_newton_1689_godfrey_kneller.jpg")  # not square, small
+    portrait = load_image_rgb(portraits_dir / "isaac_newton_1689_godfrey_kneller.jpg")  # not square, small
     engine = _engine(portrait)
     engine.set_reference(grid_tracked[0])
     out = engine.animate(grid_tracked[WIDE_OPEN_FRAME])
@@ -60,7 +61,7 @@ def test_output_is_portrait_sized_rgb(portraits_dir: Path, grid_tracked: list[Tr
 
 
 def test_reference_frame_gives_back_the_portrait(portraits_dir: Path, grid_tracked: list[TrackedFace]) -> None:
-    portrait = load_rgb(portraits_dir / "mona_lisa_leonardo.jpg")
+    portrait = load_image_rgb(portraits_dir / "mona_lisa_leonardo.jpg")
     engine = _engine(portrait)
     engine.set_reference(grid_tracked[0])
     out = engine.animate(grid_tracked[0])
@@ -87,7 +88,7 @@ def test_self_reconstruction_follows_the_driving_landmarks(
 def test_mouth_opens_when_the_driver_opens(portraits_dir: Path, grid_tracked: list[TrackedFace]) -> None:
     """Seen by a fresh detection on the output: the portrait's inner lips part by at least half as
     much as the driver's (relative to face size)."""
-    portrait = load_rgb(portraits_dir / "marie_curie_c1920.jpg")
+    portrait = load_image_rgb(portraits_dir / "marie_curie_c1920.jpg")
     engine = _engine(portrait)
     engine.set_reference(grid_tracked[0])
     seen = detect_face(engine.animate(grid_tracked[WIDE_OPEN_FRAME])).landmarks
@@ -113,7 +114,7 @@ def test_wide_open_mouth_is_a_dark_cavity_with_teeth(portraits_dir: Path) -> Non
     """Jaw dropped as in a yawn: inside the inner-lip outline, a good share is as dark as the portrait's
     shadows (the cavity) and a visible share brighter than most of the skin (teeth), where the warp
     alone would only show the stretched lip line."""
-    engine = _engine(load_rgb(portraits_dir / "nikola_tesla_c1890_napoleon_sarony.jpg"))
+    engine = _engine(load_image_rgb(portraits_dir / "nikola_tesla_c1890_napoleon_sarony.jpg"))
     inside, face = _jaw_dropped(engine, 0.3)
     assert inside.size > 100
     assert (inside < 1.2 * np.percentile(face, 10)).mean() > 0.25
@@ -122,7 +123,7 @@ def test_wide_open_mouth_is_a_dark_cavity_with_teeth(portraits_dir: Path) -> Non
 
 def test_speaking_mouth_is_dark_without_teeth(portraits_dir: Path) -> None:
     """A speaking opening is a dark cavity with no bright teeth (which read as a clenched grin)."""
-    engine = _engine(load_rgb(portraits_dir / "nikola_tesla_c1890_napoleon_sarony.jpg"))
+    engine = _engine(load_image_rgb(portraits_dir / "nikola_tesla_c1890_napoleon_sarony.jpg"))
     inside, face = _jaw_dropped(engine, 0.1)
     assert inside.size > 30
     assert (inside < 1.2 * np.percentile(face, 10)).mean() > 0.25
@@ -132,7 +133,7 @@ def test_speaking_mouth_is_dark_without_teeth(portraits_dir: Path) -> None:
 def test_open_mouth_is_darker_than_a_beard(portraits_dir: Path) -> None:
     """On a bearded portrait a speaking opening is darker than the darkest of the beard and the face's shadows:
     as dark as them, it merges with the beard and reads as a shut mouth."""
-    engine = _engine(load_rgb(portraits_dir / "abraham_lincoln_1863_alexander_gardner.jpg"))
+    engine = _engine(load_image_rgb(portraits_dir / "abraham_lincoln_1863_alexander_gardner.jpg"))
     inside, face = _jaw_dropped(engine, 0.1)
     assert inside.size > 30
     assert np.median(inside) < np.percentile(face, 3)
@@ -148,7 +149,7 @@ def test_mouth_motion_is_scaled_to_a_smaller_mouth(portraits_dir: Path, grid_tra
     own = RelativeTransfer(reference, reference)(driving)
     assert lip_opening(own) - lip_opening(reference) == pytest.approx(driver_opening, rel=0.02)
 
-    portrait = detect_face(load_rgb(portraits_dir / "marie_curie_c1920.jpg")).landmarks.astype(np.float64)
+    portrait = detect_face(load_image_rgb(portraits_dir / "marie_curie_c1920.jpg")).landmarks.astype(np.float64)
     ratio = mouth_width(portrait) / mouth_width(reference)
     assert 0.6 < ratio < 0.95  # the premise: Curie's mouth is the narrower
     opened = RelativeTransfer(portrait, reference)(driving)
@@ -168,7 +169,7 @@ def test_head_translation_and_rotation_transfer_scaled_to_the_portrait(
     moved = cv2.warpAffine(grid_frames[0], matrix, (256, 256), borderMode=cv2.BORDER_REPLICATE)
     driven = FaceTracker().track(moved)
 
-    portrait = load_rgb(portraits_dir / "mona_lisa_leonardo.jpg")
+    portrait = load_image_rgb(portraits_dir / "mona_lisa_leonardo.jpg")
     engine = _engine(portrait)
     engine.set_reference(grid_tracked[0])
     seen = detect_face(engine.animate(driven)).landmarks
@@ -184,7 +185,7 @@ def test_head_translation_and_rotation_transfer_scaled_to_the_portrait(
 
 def test_frame_border_stays_fixed(portraits_dir: Path, grid_tracked: list[TrackedFace]) -> None:
     """Even with a large head motion (a tight portrait whose warp reaches the image edge)."""
-    portrait = load_rgb(portraits_dir / "nikola_tesla_c1890_napoleon_sarony.jpg")
+    portrait = load_image_rgb(portraits_dir / "nikola_tesla_c1890_napoleon_sarony.jpg")
     engine = _engine(portrait)
     rest = engine.portrait_landmarks
     centre = rest.mean(0)
@@ -198,7 +199,7 @@ def test_frame_border_stays_fixed(portraits_dir: Path, grid_tracked: list[Tracke
 def test_warp_lands_landmarks_on_their_targets(portraits_dir: Path) -> None:
     """Blink, open jaw, turned and shifted head: the backward map sampled at each target landmark
     points back at that landmark in the portrait (lids within 2% of the eye distance)."""
-    portrait = load_rgb(portraits_dir / "einstein_1947_orren_jack_turner.jpg")
+    portrait = load_image_rgb(portraits_dir / "einstein_1947_orren_jack_turner.jpg")
     rest = detect_face(portrait).landmarks.astype(np.float64)
     warp = DenseWarp(portrait, rest, WarpSettings())
     eye_distance = np.linalg.norm(rest[45] - rest[36])
@@ -219,7 +220,7 @@ def test_warp_lands_landmarks_on_their_targets(portraits_dir: Path) -> None:
 
 
 def test_lost_face_holds_the_last_output(portraits_dir: Path, grid_tracked: list[TrackedFace]) -> None:
-    portrait = load_rgb(portraits_dir / "isaac_newton_1689_godfrey_kneller.jpg")
+    portrait = load_image_rgb(portraits_dir / "isaac_newton_1689_godfrey_kneller.jpg")
     engine = _engine(portrait)
     engine.set_reference(grid_tracked[0])
     before = engine.animate(grid_tracked[WIDE_OPEN_FRAME])
@@ -232,8 +233,8 @@ def test_still_head_gives_a_steady_portrait(portraits_dir: Path) -> None:
     """Curie's photo at webcam size, a fresh camera frame each time (noise, sub-pixel shake, JPEG), drives Tesla:
     with the tracker's landmark smoothing the output changes from frame to frame less than 0.6x as much as with
     each frame's raw landmarks (0.47x measured)."""
-    driver = webcam_sized(load_rgb(portraits_dir / "marie_curie_c1920.jpg"))
-    engine = _engine(load_rgb(portraits_dir / "nikola_tesla_c1890_napoleon_sarony.jpg"))
+    driver = webcam_sized(load_image_rgb(portraits_dir / "marie_curie_c1920.jpg"))
+    engine = _engine(load_image_rgb(portraits_dir / "nikola_tesla_c1890_napoleon_sarony.jpg"))
 
     def flicker(smooth: bool) -> float:
         rng = np.random.default_rng(3)

@@ -12,7 +12,8 @@ from livepresenter.engine.landmark import LandmarkEngine
 from livepresenter.engine.landmark.lids import LidCover
 from livepresenter.engine.landmark.warp import DenseWarp, WarpSettings
 from livepresenter.face.geometry import eye_distance, face_down
-from tests.capture_testdata import detect_face, load_rgb
+from livepresenter.media.image import load_image_rgb
+from tests.capture_testdata import detect_face
 
 CURIE = "marie_curie_c1920.jpg"
 UPPER_LIDS = [37, 38, 43, 44]
@@ -21,7 +22,7 @@ LOWER_LIDS = [41, 40, 47, 46]  # each below the upper lid point at the same inde
 
 @pytest.fixture(scope="module")
 def curie(portraits_dir: Path) -> tuple[np.ndarray, LandmarkEngine]:
-    portrait = load_rgb(portraits_dir / CURIE)
+    portrait = load_image_rgb(portraits_dir / CURIE)
     engine = LandmarkEngine()
     engine.set_portrait(portrait, detect_face(portrait))
     return portrait, engine

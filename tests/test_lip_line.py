@@ -14,7 +14,8 @@ from livepresenter.engine.landmark.lip_line import settle_shut_lips
 from livepresenter.engine.landmark.transfer import lower_jaw
 from livepresenter.face import Face
 from livepresenter.face.geometry import eye_distance, face_down, lip_opening
-from tests.capture_testdata import detect_face, load_rgb, read_frames, resaved
+from livepresenter.media.image import load_image_rgb
+from tests.capture_testdata import detect_face, read_frames, resaved
 
 LINCOLN = "abraham_lincoln_1863_alexander_gardner.jpg"
 PAIRS = [(61, 67), (62, 66), (63, 65)]
@@ -24,7 +25,7 @@ PAIRS = [(61, 67), (62, 66), (63, 65)]
 def resaved_lincoln(portraits_dir: Path) -> tuple[np.ndarray, Face]:
     """Lincoln's photograph scaled to 85 % and saved as JPEG (quality 80): dlib then puts the lower inner-lip
     points in the middle of his sunlit lower lip."""
-    image = resaved(load_rgb(portraits_dir / LINCOLN))
+    image = resaved(load_image_rgb(portraits_dir / LINCOLN))
     return image, detect_face(image)
 
 

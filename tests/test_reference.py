@@ -12,7 +12,8 @@ from livepresenter.capture import FaceTracker, ReferencePicker
 from livepresenter.capture.reference import shape_distance
 from livepresenter.face import CropBox, Face, TrackedFace
 from livepresenter.face.geometry import face_scale
-from tests.capture_testdata import load_rgb, read_frames
+from livepresenter.media.image import load_image_rgb
+from tests.capture_testdata import read_frames
 
 _CROP = np.zeros((256, 256, 3), dtype=np.uint8)
 
@@ -124,7 +125,7 @@ def test_real_clip_picks_a_frame_turned_like_the_portrait(
     clip = _tracked_clip(driving_dir / "pexels_wolfganglanger_expressions_360.mp4")
     yaws = [yaw_proxy(t.face.landmarks) for t in clip if t.face is not None]
     assert min(yaws) < 0.35 and max(yaws) > 0.7, "the clip covers both directions"
-    portrait_face = FaceTracker().detect(load_rgb(portraits_dir / portrait))
+    portrait_face = FaceTracker().detect(load_image_rgb(portraits_dir / portrait))
     assert portrait_face is not None
 
     picker = ReferencePicker(portrait_face.landmarks, window_frames=len(clip))
@@ -136,7 +137,7 @@ def test_real_clip_picks_a_frame_turned_like_the_portrait(
 
 def test_real_speech_clip_picks_a_closed_mouth_frame(driving_dir: Path, portraits_dir: Path) -> None:
     clip = _tracked_clip(driving_dir / "grid_bbaf2n_256.mp4")
-    lincoln = FaceTracker().detect(load_rgb(portraits_dir / "abraham_lincoln_1863_alexander_gardner.jpg"))
+    lincoln = FaceTracker().detect(load_image_rgb(portraits_dir / "abraham_lincoln_1863_alexander_gardner.jpg"))
     assert lincoln is not None
     picker = ReferencePicker(lincoln.landmarks, window_frames=len(clip))
     for t in clip:

@@ -17,7 +17,8 @@ from livepresenter.errors import ConfigError
 from livepresenter.face import Face, TrackedFace
 from livepresenter.face.crop import crop_box_from_landmarks, crop_image
 from livepresenter.face.geometry import face_scale, lip_opening
-from tests.capture_testdata import load_rgb, read_frames, reencoded, webcam_sized
+from livepresenter.media.image import load_image_rgb
+from tests.capture_testdata import read_frames, reencoded, webcam_sized
 
 PORTRAITS = [
     "abraham_lincoln_1863_alexander_gardner.jpg",
@@ -60,7 +61,7 @@ def landmarker() -> DlibLandmarker:
 
 @pytest.mark.parametrize("name", PORTRAITS)
 def test_every_portrait_gives_a_face(portraits_dir: Path, landmarker: DlibLandmarker, name: str) -> None:
-    image = load_rgb(portraits_dir / name)
+    image = load_image_rgb(portraits_dir / name)
     face = FaceTracker(landmarker=landmarker).detect(image)
     assert face is not None
     assert face.score >= 0.3
@@ -69,7 +70,7 @@ def test_every_portrait_gives_a_face(portraits_dir: Path, landmarker: DlibLandma
 
 def test_no_face_gives_none(portraits_dir: Path, landmarker: DlibLandmarker) -> None:
     tracker = FaceTracker(landmarker=landmarker)
-    mona_lisa_landscape = load_rgb(portraits_dir / "mona_lisa_leonardo.jpg")[:150, :150]
+    mona_lisa_landscape = load_image_rgb(portraits_dir / "mona_lisa_leonardo.jpg")[:150, :150]
     noise = np.random.default_rng(1).integers(0, 256, (240, 320, 3), dtype=np.uint8)
     assert tracker.detect(mona_lisa_landscape) is None
     assert tracker.detect(noise) is None
@@ -77,8 +78,8 @@ def test_no_face_gives_none(portraits_dir: Path, landmarker: DlibLandmarker) -> 
 
 
 def test_several_faces_are_all_reported_best_first(portraits_dir: Path, landmarker: DlibLandmarker) -> None:
-    lincoln = cv2.resize(load_rgb(portraits_dir / PORTRAITS[0]), (400, 525), interpolation=cv2.INTER_AREA)
-    curie = cv2.resize(load_rgb(portraits_dir / PORTRAITS[2]), (400, 544), interpolation=cv2.INTER_AREA)
+    lincoln = cv2.resize(load_image_rgb(portraits_dir / PORTRAITS[0]), (400, 525), interpolation=cv2.INTER_AREA)
+    curie = cv2.resize(load_image_rgb(portraits_dir / PORTRAITS[2]), (400, 544), interpolation=cv2.INTER_AREA)
     group = np.concatenate([lincoln[:520], curie[:520]], axis=1)
     faces = FaceTracker(landmarker=landmarker).detect_faces(group)
     assert len(faces) == 2
@@ -88,7 +89,7 @@ def test_several_faces_are_all_reported_best_first(portraits_dir: Path, landmark
 
 def test_small_face_is_found_by_upsampling(portraits_dir: Path, landmarker: DlibLandmarker) -> None:
     """Newton's face shrunk to ~60 px, below the HOG window, on a webcam-sized canvas."""
-    newton = load_rgb(portraits_dir / "isaac_newton_1689_godfrey_kneller.jpg")
+    newton = load_image_rgb(portraits_dir / "isaac_newton_1689_godfrey_kneller.jpg")
     small = cv2.resize(newton, None, fx=0.4, fy=0.4, interpolation=cv2.INTER_AREA)
     canvas = np.full((480, 640, 3), 128, dtype=np.uint8)
     canvas[200 : 200 + small.shape[0], 300 : 300 + small.shape[1]] = small
@@ -132,7 +133,7 @@ def test_frames_without_face_hold_the_last_crop(
     if background == "blank":
         empty = np.full_like(frames[0], 128)
     else:
-        empty = cv2.resize(load_rgb(portraits_dir / "mona_lisa_leonardo.jpg")[:150, :150], frames[0].shape[1::-1])
+        empty = cv2.resize(load_image_rgb(portraits_dir / "mona_lisa_leonardo.jpg")[:150, :150], frames[0].shape[1::-1])
     tracker = FaceTracker(TrackerSettings(detect_every=5), landmarker=landmarker)
 
     before_any_face = tracker.track(empty)
@@ -151,7 +152,7 @@ def test_frames_without_face_hold_the_last_crop(
 @pytest.fixture
 def webcam_portrait(portraits_dir: Path) -> np.ndarray:
     """Curie at webcam scale (480 px tall)."""
-    return webcam_sized(load_rgb(portraits_dir / "marie_curie_c1920.jpg"))
+    return webcam_sized(load_image_rgb(portraits_dir / "marie_curie_c1920.jpg"))
 
 
 def _track_reencoded(

@@ -22,6 +22,8 @@ from livepresenter.engine.landmark.engine import LandmarkEngine
 from livepresenter.errors import InputError
 from livepresenter.face import Face, TrackedFace
 from livepresenter.face.crop import from_crop_coords, to_crop_coords
+from livepresenter.media import VideoReader
+from livepresenter.media.image import load_image_rgb
 
 log = logging.getLogger(__name__)
 
@@ -44,9 +46,9 @@ def run_benchmark(size: int = 512, frames: int = 200, *, media_dir: Path | None 
     media = media_dir or _default_media_dir()
     portrait_path, clip_path = media / _PORTRAIT, media / _CLIP
     if portrait_path.exists() and clip_path.exists():
-        portrait_full, driving, source = _read_rgb(portrait_path), _read_clip(clip_path), str(media)
+        portrait_full, driving, source = load_image_rgb(portrait_path), _read_clip(clip_path), str(media)
     else:
-        portrait_full = _read_rgb(_bundled_portrait())
+        portrait_full = load_image_rgb(_bundled_portrait())
         driving, source = None, "matplotlib grace_hopper.jpg (synthetic head motion)"
 
     tracker = FaceTracker()
@@ -120,21 +122,8 @@ def _bundled_portrait() -> Path:
     return Path(matplotlib.get_data_path()) / "sample_data" / "grace_hopper.jpg"
 
 
-def _read_rgb(path: Path) -> np.ndarray:
-    image = cv2.imread(str(path), cv2.IMREAD_COLOR)  # grayscale files are expanded to 3 channels
-    if image is None:
-        raise InputError(f"benchmark: cannot read {path}")
-    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
-
-
 def _read_clip(path: Path) -> list[np.ndarray]:
-    capture = cv2.VideoCapture(str(path))
-    frames = []
-    ok, frame = capture.read()
-    while ok:
-        frames.append(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
-        ok, frame = capture.read()
-    capture.release()
+    frames = [frame.image_rgb for frame in VideoReader(path)]
     if not frames:
         raise InputError(f"benchmark: no frames in {path}")
     return frames
