@@ -27,7 +27,7 @@ from livepresenter.compose.stage import Compositor, Layout
 from livepresenter.engine.base import AnimationEngine
 from livepresenter.errors import InputError
 from livepresenter.face import Face, TrackedFace
-from livepresenter.media import Mp4Writer, VideoFrame, VideoReader
+from livepresenter.media import Frame, Mp4Writer, VideoReader
 from livepresenter.presenter.preparation import prepare_presenter
 
 __all__ = ["PresenterPipeline", "RenderResult", "RenderSettings", "render_video"]
@@ -85,7 +85,7 @@ class PresenterPipeline:
         self._portrait_landmarks = portrait_face.landmarks
         self.reference: TrackedFace | None = None
 
-    def pick_reference(self, frames: Iterable[VideoFrame], window_frames: int) -> TrackedFace | None:
+    def pick_reference(self, frames: Iterable[Frame], window_frames: int) -> TrackedFace | None:
         """Track the first `window_frames` of `frames` and make the one whose face best matches the portrait the
         reference.
 
@@ -94,7 +94,7 @@ class PresenterPipeline:
         """
         picker = ReferencePicker(self._portrait_landmarks, window_frames=window_frames)
         for frame in islice(frames, window_frames):
-            picker.offer(self.tracker.track(frame.image_rgb, frame.time_s))
+            picker.offer(self.tracker.track(frame.image, frame.time_s))
         self.tracker.reset()
         if picker.best is not None:
             self._set_reference(picker.best)
@@ -141,7 +141,7 @@ def render_video(
         writer = Mp4Writer(partial, compositor.size, reader.fps, audio_from=driving, audio_start_s=reader.start_s)
         with writer:
             for frame in _with_progress(reader, progress):
-                writer.write(pipeline.step(frame.image_rgb, frame.time_s), frame.time_s)
+                writer.write(pipeline.step(frame.image, frame.time_s), frame.time_s)
                 if on_frame is not None:
                     on_frame(writer.frames_written, reader.frame_count)
         if writer.frames_written == 0:
@@ -183,7 +183,7 @@ def _replace_when_done(output: Path) -> Iterator[Path]:
         raise
 
 
-def _with_progress(reader: VideoReader, enabled: bool) -> Iterator[VideoFrame]:
+def _with_progress(reader: VideoReader, enabled: bool) -> Iterator[Frame]:
     """Frames of `reader` with a progress bar (frames, fps, ETA) on stderr."""
     from tqdm import tqdm
 

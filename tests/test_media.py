@@ -64,8 +64,8 @@ def test_round_trip_keeps_frames_rate_size_and_pixels(tmp_path: Path) -> None:
     assert [f.index for f in decoded] == list(range(30))
     assert decoded[10].time_s == pytest.approx(float(10 / fps), abs=1e-3)
     for original, back in zip(frames, decoded):
-        assert np.abs(back.image_rgb.astype(int) - original).mean() < 4  # lossy, but the same picture
-    assert np.abs(decoded[5].image_rgb.astype(int) - frames[20]).mean() > 20  # frames are not mixed up
+        assert np.abs(back.image.astype(int) - original).mean() < 4  # lossy, but the same picture
+    assert np.abs(decoded[5].image.astype(int) - frames[20]).mean() > 20  # frames are not mixed up
 
 
 def test_reader_can_iterate_twice_from_the_start(tmp_path: Path) -> None:
@@ -74,8 +74,8 @@ def test_reader_can_iterate_twice_from_the_start(tmp_path: Path) -> None:
         for frame in _frames(6):
             writer.write(frame)
     reader = VideoReader(path)
-    first_pass = [f.image_rgb for f, _ in zip(reader, range(2))]
-    second_pass = [f.image_rgb for f in reader]
+    first_pass = [f.image for f, _ in zip(reader, range(2))]
+    second_pass = [f.image for f in reader]
     assert len(second_pass) == 6
     np.testing.assert_array_equal(first_pass[0], second_pass[0])
 

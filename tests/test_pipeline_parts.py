@@ -95,7 +95,7 @@ def test_file_source_paces_loops_and_converts_to_rgb(driving_dir):
         assert source.fps == pytest.approx(25, abs=0.1) and source.size == (256, 256)
         frames = [source.read() for _ in range(80)]      # 75 frames in the file: it loops
     assert [f.index for f in frames] == list(range(80))
-    span = frames[-1].timestamp - frames[0].timestamp
+    span = frames[-1].time_s - frames[0].time_s
     assert span == pytest.approx(79 / 25, rel=0.15)      # real time, not as fast as decoding
     assert frames[0].image.shape == (256, 256, 3)
     assert np.abs(frames[0].image.astype(int) - frames[75].image).mean() < 2  # the loop restarted

@@ -123,7 +123,7 @@ def _bundled_portrait() -> Path:
 
 
 def _read_clip(path: Path) -> list[np.ndarray]:
-    frames = [frame.image_rgb for frame in VideoReader(path)]
+    frames = [frame.image for frame in VideoReader(path)]
     if not frames:
         raise InputError(f"benchmark: no frames in {path}")
     return frames

@@ -9,25 +9,15 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Self
 
 import cv2
-import numpy as np
 
 from livepresenter.errors import DeviceError, InputError
+from livepresenter.media.frame import Frame
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Frame:
-    """One captured frame: HxWx3 uint8 RGB, its number and its capture time (time.monotonic())."""
-
-    index: int
-    timestamp: float
-    image: np.ndarray
 
 
 class SourceLost(Exception):

@@ -41,7 +41,7 @@ from livepresenter.evaluate.observe import EVAL_SIDE, FaceObserver, to_eval_size
 from livepresenter.face import Face
 from livepresenter.face.crop import crop_box_from_landmarks, crop_image
 from livepresenter.face.geometry import face_turn, lip_opening
-from livepresenter.media import VideoFrame, VideoReader
+from livepresenter.media import Frame, VideoReader
 from livepresenter.presenter import Presenter
 from livepresenter.presenter.preparation import find_portrait_face
 from livepresenter.render import PresenterPipeline, RenderSettings
@@ -120,8 +120,8 @@ class _DrivenPortrait:
         self.pipeline = PresenterPipeline(portrait_rgb, face, engine, _Unframed(portrait_rgb), FaceTracker())
         self.outputs: list[Observation] = []
 
-    def step(self, frame: VideoFrame) -> np.ndarray:
-        return self.view(self.pipeline.step(frame.image_rgb, frame.time_s))
+    def step(self, frame: Frame) -> np.ndarray:
+        return self.view(self.pipeline.step(frame.image, frame.time_s))
 
 
 @dataclass(frozen=True)
@@ -168,7 +168,7 @@ def evaluate_clip(
     reader = VideoReader(driving)
     total = min(filter(None, (reader.frame_count, settings.max_frames)), default=None)
 
-    def frames(desc: str | None = None) -> Iterable[VideoFrame]:
+    def frames(desc: str | None = None) -> Iterable[Frame]:
         clip = islice(reader, settings.max_frames)
         return _with_progress(clip, total, f"{desc} {driving.name}") if desc and progress else clip
 
@@ -176,8 +176,8 @@ def evaluate_clip(
     first_rgb: np.ndarray | None = None
     reals: list[Observation] = []
     for frame in frames("observe"):
-        first_rgb = frame.image_rgb if first_rgb is None else first_rgb
-        reals.append(observer.observe(to_eval_size(frame.image_rgb)))
+        first_rgb = frame.image if first_rgb is None else first_rgb
+        reals.append(observer.observe(to_eval_size(frame.image)))
     if first_rgb is None:
         raise InputError(f"{driving} has no video frames: give a video with at least one frame")
     first_face = FaceTracker().detect(first_rgb)
@@ -196,7 +196,7 @@ def evaluate_clip(
     static_l1: list[float] = []
     snapshots: list[Snapshot] = []
     for frame in frames("animate"):
-        real = to_eval_size(frame.image_rgb)
+        real = to_eval_size(frame.image)
         output = source.step(frame)
         l1.append(l1_distance(output, real))
         static_l1.append(l1_distance(first_view, real))
@@ -204,7 +204,7 @@ def evaluate_clip(
         views = tuple(cross.driven.step(frame) for cross in crosses)
         for cross, view in zip(crosses, views, strict=True):
             cross.driven.outputs.append(observer.observe(view))
-        snapshots += [Snapshot(frame.index, reason, strength, frame.image_rgb, views)
+        snapshots += [Snapshot(frame.index, reason, strength, frame.image, views)
                       for reason, strength in wanted.get(frame.index, [])]
 
     return ClipEvaluation(
@@ -225,7 +225,7 @@ def evaluate_clip(
     )
 
 
-def _with_progress(frames: Iterable[VideoFrame], total: int | None, desc: str) -> Iterator[VideoFrame]:
+def _with_progress(frames: Iterable[Frame], total: int | None, desc: str) -> Iterator[Frame]:
     """`frames` with a progress bar on stderr."""
     from tqdm import tqdm
 

@@ -4,29 +4,19 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
 import av
-import numpy as np
 
 from livepresenter.errors import InputError
+from livepresenter.media.frame import Frame
 
-__all__ = ["VideoFrame", "VideoReader"]
+__all__ = ["VideoReader"]
 
 log = logging.getLogger(__name__)
 
 _FALLBACK_FPS = Fraction(25)
-
-
-@dataclass(frozen=True)
-class VideoFrame:
-    """index: 0-based decode order; time_s: seconds since the video's first frame; image_rgb: HxWx3 uint8 RGB."""
-
-    index: int
-    time_s: float
-    image_rgb: np.ndarray
 
 
 class VideoReader:
@@ -35,7 +25,7 @@ class VideoReader:
     fps: the average frame rate as an exact fraction (24000/1001 stays exact); frame_count: from the container,
     None when it does not say; size: (width, height); start_s: the first frame's time in the file, which is where
     the audio has to be cut to stay in sync; has_audio: whether the file has an audio stream.
-    Each iteration opens the file again and yields VideoFrame objects from the first frame; nothing stays open
+    Each iteration opens the file again and yields Frame objects from the first frame; nothing stays open
     between iterations, so a reader needs no closing.
     """
 
@@ -54,14 +44,14 @@ class VideoReader:
             log.warning("%s does not state its frame rate; assuming %s fps", self.path, _FALLBACK_FPS)
             self.fps = _FALLBACK_FPS
 
-    def __iter__(self) -> Iterator[VideoFrame]:
+    def __iter__(self) -> Iterator[Frame]:
         with _open(self.path) as container:
             stream = container.streams.video[0]
             stream.thread_type = "AUTO"
             try:
                 for index, frame in enumerate(container.decode(stream)):
                     time_s = frame.time - self.start_s if frame.time is not None else index / self.fps
-                    yield VideoFrame(index, float(time_s), frame.to_ndarray(format="rgb24"))
+                    yield Frame(index, float(time_s), frame.to_ndarray(format="rgb24"))
             except av.FFmpegError as exc:
                 raise InputError(f"cannot decode {self.path}: {exc}; the file may be truncated or corrupt") from None
 

@@ -26,12 +26,13 @@ import numpy as np
 
 from livepresenter.capture import FaceTracker, ReferencePicker
 from livepresenter.capture.audio import AudioSource, check_audio_source, open_audio_source
-from livepresenter.capture.source import Frame, FrameSource, SourceLost
+from livepresenter.capture.source import FrameSource, SourceLost
 from livepresenter.compose.stage import Compositor
 from livepresenter.engine.base import AnimationEngine
 from livepresenter.errors import DeviceError, InputError, LivepresenterError, SwitchInProgressError
 from livepresenter.face import TrackedFace
 from livepresenter.face.crop import crop_box_from_landmarks, crop_image, to_crop_coords
+from livepresenter.media import Frame
 from livepresenter.pipeline.idle import IdleMotion, smoothstep
 from livepresenter.pipeline.realface import realface_view
 from livepresenter.pipeline.slot import LatestSlot
@@ -496,14 +497,14 @@ class Orchestrator:
         now = time.monotonic()
         if self._pending is not None:
             self._swap_in(*self._pending)
-        tracked = self._timed("track", self.tracker.track, frame.image, frame.timestamp) if frame is not None else None
+        tracked = self._timed("track", self.tracker.track, frame.image, frame.time_s) if frame is not None else None
         if self.realface and frame is not None and tracked is not None:
             animated = realface_view(frame.image, tracked.crop_box, self.presenter.portrait_size)
         else:
             animated = self._timed("animate", self.presenter.engine.animate, self._drive(tracked, now))
         composed = self._faded(self._timed("compose", self.presenter.compositor.compose, animated), now)
         t0 = time.perf_counter()
-        timestamp = frame.timestamp if frame is not None else now
+        timestamp = frame.time_s if frame is not None else now
         for sink in self.sinks:
             sink.send(composed, timestamp)
         recording = self._recording
@@ -511,5 +512,5 @@ class Orchestrator:
             recording.recorder.send(composed, timestamp)
         self.stats.stage("send", time.perf_counter() - t0)
         self.preview_slot.put(composed)
-        self.stats.sent(frame.timestamp if frame is not None else None)
+        self.stats.sent(frame.time_s if frame is not None else None)
         self._index += 1

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from livepresenter.media import VideoFrame, VideoReader
+from livepresenter.media import Frame, VideoReader
 from livepresenter.studio.sound import AudioOutput
 
 __all__ = ["VideoPlayer", "show_rgb"]
@@ -63,8 +63,8 @@ class VideoPlayer(QWidget):
         self.path: Path | None = None
         self.frames_shown = 0
         self._reader: VideoReader | None = None
-        self._frames: Iterator[VideoFrame] | None = None
-        self._frame: VideoFrame | None = None
+        self._frames: Iterator[Frame] | None = None
+        self._frame: Frame | None = None
         self._clock_start = 0.0  # time.monotonic() at which the video's time 0 is (would have been) shown
         self._audio: AudioOutput | None = None  # opened on first play: PortAudio is slow to start
         self._told_silent = False
@@ -115,12 +115,12 @@ class VideoPlayer(QWidget):
         self._frame = None
         self._show(next(self._frames, None))
 
-    def _show(self, frame: VideoFrame | None) -> None:
+    def _show(self, frame: Frame | None) -> None:
         if frame is None:
             return
         self._frame = frame
         self.frames_shown += 1
-        show_rgb(self.screen, frame.image_rgb)
+        show_rgb(self.screen, frame.image)
         self.position.setText(f"{frame.time_s:.1f} s")
 
     def _tick(self) -> None:

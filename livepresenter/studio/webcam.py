@@ -85,7 +85,7 @@ class WebcamRecording:
                 return
             height, width = (self._source.size[1] // 2 * 2, self._source.size[0] // 2 * 2)
             self.preview = frame.image[:height, :width]
-            self._recorder.send(self.preview, frame.timestamp)
+            self._recorder.send(self.preview, frame.time_s)
 
     def _audio_loop(self) -> None:
         assert self._audio is not None
