@@ -1,7 +1,8 @@
 """Runs the evaluation of one driving clip: self-reconstruction, the static baseline, and cross-identity portraits.
 
-The portraits are animated by the product's own per-frame pipeline (`render.PresenterPipeline`: tracking, the
-engine's hold-last-pose on lost faces), so the numbers describe what users get. The reference frame for relative
+The portraits are prepared as every presenter is (`presenter.preparation`) and animated by the product's one frame
+path (`pipeline.FramePath`, the step the live camera and `render` run, with render's offline reference policy:
+tracking, the engine holding its last pose on lost faces), so the numbers describe what users get. The reference frame for relative
 motion differs by mode:
 - self-reconstruction: the source is the clip's frame 0 and so is the reference (motion relative to the source
   itself, as in the FOMM paper's reconstruction protocol);
@@ -26,7 +27,6 @@ from pathlib import Path
 import numpy as np
 
 from livepresenter.capture import FaceTracker
-from livepresenter.engine.registry import create_engine
 from livepresenter.errors import InputError, NoFaceError
 from livepresenter.evaluate.metrics import (
     CrossIdentityScores,
@@ -38,13 +38,13 @@ from livepresenter.evaluate.metrics import (
     static_scores,
 )
 from livepresenter.evaluate.observe import EVAL_SIDE, FaceObserver, to_eval_size
-from livepresenter.face import Face
 from livepresenter.face.crop import crop_box_from_landmarks, crop_image
 from livepresenter.face.geometry import face_turn, lip_opening
 from livepresenter.media import Frame, VideoReader
+from livepresenter.pipeline.frame_path import FramePath
 from livepresenter.presenter import Presenter
-from livepresenter.presenter.preparation import find_portrait_face
-from livepresenter.render import PresenterPipeline, RenderSettings
+from livepresenter.presenter.preparation import find_portrait_face, prepare_presenter
+from livepresenter.render import RenderSettings
 
 __all__ = ["ClipEvaluation", "CrossIdentityRun", "EvalSettings", "Snapshot", "evaluate_clip"]
 
@@ -96,32 +96,25 @@ class ClipEvaluation:
     snapshots: tuple[Snapshot, ...]
 
 
-class _Unframed:
-    """A compositor that hands the engine's portrait-sized output back as it is."""
-
-    def __init__(self, portrait_rgb: np.ndarray) -> None:
-        height, width = portrait_rgb.shape[:2]
-        self.size = (width, height)
-
-    def compose(self, animated_rgb: np.ndarray) -> np.ndarray:
-        return animated_rgb
-
-
 class _DrivenPortrait:
-    """A portrait animated frame by frame through the product's pipeline, each output seen through `view`."""
+    """A portrait animated frame by frame through the product's frame path with the offline reference policy, as
+    `render` does (the portrait layout, no label), each output seen through `view`."""
 
-    def __init__(
-        self, portrait_rgb: np.ndarray, face: Face, settings: EvalSettings, view: Callable[[np.ndarray], np.ndarray]
-    ) -> None:
-        engine = create_engine(settings.engine, settings.checkpoint, settings.fomm_config)
-        engine.set_portrait(portrait_rgb, face)
-        self.engine_name = engine.name
+    def __init__(self, presenter: Presenter, settings: EvalSettings, reference_window: int,
+                 view: Callable[[np.ndarray], np.ndarray]) -> None:
+        self.prepared = prepare_presenter(presenter, FaceTracker(), engine=settings.engine,
+                                          checkpoint=settings.checkpoint, fomm_config=settings.fomm_config,
+                                          layout="portrait", label=False)
+        self.path = FramePath(self.prepared, FaceTracker(), reference_window=reference_window, when_lost="hold")
         self.view = view
-        self.pipeline = PresenterPipeline(portrait_rgb, face, engine, _Unframed(portrait_rgb), FaceTracker())
         self.outputs: list[Observation] = []
 
+    @property
+    def engine_name(self) -> str:
+        return self.prepared.engine.name
+
     def step(self, frame: Frame) -> np.ndarray:
-        return self.view(self.pipeline.step(frame.image, frame.time_s))
+        return self.view(self.path.step(frame, frame.time_s))
 
 
 @dataclass(frozen=True)
@@ -132,7 +125,8 @@ class _CrossSetup:
     portrait_embedding: np.ndarray
 
 
-def _cross_setup(presenter: Presenter, settings: EvalSettings, observer: FaceObserver) -> _CrossSetup:
+def _cross_setup(presenter: Presenter, settings: EvalSettings, observer: FaceObserver,
+                 reference_window: int) -> _CrossSetup:
     """Prepare the engine on the portrait, and describe the portrait's face in the crop its outputs are seen in."""
     face = find_portrait_face(FaceTracker(), presenter)
     view = functools.partial(crop_image, box=crop_box_from_landmarks(face.landmarks), size=EVAL_SIDE)
@@ -141,7 +135,7 @@ def _cross_setup(presenter: Presenter, settings: EvalSettings, observer: FaceObs
     if seen.embedding is None:
         raise NoFaceError(f"no face found again in the face crop of portrait {presenter.source}: "
                           "use a sharper, more frontal photo")
-    driven = _DrivenPortrait(presenter.portrait_rgb, face, settings, view)
+    driven = _DrivenPortrait(presenter, settings, reference_window, view)
     return _CrossSetup(presenter, driven, portrait_view, seen.embedding)
 
 
@@ -180,23 +174,24 @@ def evaluate_clip(
         reals.append(observer.observe(to_eval_size(frame.image)))
     if first_rgb is None:
         raise InputError(f"{driving} has no video frames: give a video with at least one frame")
-    first_face = FaceTracker().detect(first_rgb)
-    if first_face is None or not reals[0].found:
+    if FaceTracker().detect(first_rgb) is None or not reals[0].found:
         raise NoFaceError(f"no face in frame 0 of {driving}: self-reconstruction uses it as the source; "
                           "trim the clip so it starts on a frontal face")
 
-    source = _DrivenPortrait(first_rgb, first_face, settings, to_eval_size)
-    crosses = [_cross_setup(p, settings, observer) for p in presenters]
+    # The clip's frame 0 as the presenter, and as its own reference (a window of one frame).
+    source = _DrivenPortrait(Presenter(driving.stem, "", first_rgb, driving), settings, 1, to_eval_size)
+    width, height = source.prepared.compositor.size  # even, as every output the product writes
     window = max(1, round(settings.reference_window_s * float(reader.fps)))
-    references = [cross.driven.pipeline.pick_reference(frames(), window) for cross in crosses]
+    crosses = [_cross_setup(p, settings, observer, window) for p in presenters]
+    references = [cross.driven.path.pick_reference(frames()) for cross in crosses]
     wanted = _snapshot_frames(reals) if keep_snapshots and crosses else {}
 
-    first_view = to_eval_size(first_rgb)
+    first_view = to_eval_size(first_rgb[:height, :width])
     l1: list[float] = []
     static_l1: list[float] = []
     snapshots: list[Snapshot] = []
     for frame in frames("animate"):
-        real = to_eval_size(frame.image)
+        real = to_eval_size(frame.image[:height, :width])
         output = source.step(frame)
         l1.append(l1_distance(output, real))
         static_l1.append(l1_distance(first_view, real))
