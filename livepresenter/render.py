@@ -25,9 +25,12 @@ import numpy as np
 from livepresenter.capture import Face, FaceTracker, ReferencePicker, TrackedFace
 from livepresenter.compose.stage import Compositor, Layout
 from livepresenter.engine.base import AnimationEngine
-from livepresenter.errors import InputError
+from livepresenter.engine.registry import engine_files
+from livepresenter.errors import InputError, OutputError
 from livepresenter.media import Mp4Writer, VideoFrame, VideoReader
+from livepresenter.outputs import check_output, create_output, oserror_reason
 from livepresenter.pipeline.setup import prepare_presenter
+from livepresenter.presenter import portrait_file
 
 __all__ = ["PresenterPipeline", "RenderResult", "RenderSettings", "render_video"]
 
@@ -118,31 +121,35 @@ class PresenterPipeline:
 
 def render_video(
     presenter_spec: str, driving: Path, output: Path, settings: RenderSettings, *, progress: bool = True,
-    on_frame: Callable[[int, int | None], None] | None = None,
+    on_frame: Callable[[int, int | None], None] | None = None, overwrite: bool = False,
 ) -> RenderResult:
     """Render `driving` re-enacted by the presenter into `output` (MP4); see the module docstring.
 
     on_frame(frames_done, frames_total) is called after each written frame (total None when the container does
     not say), for a GUI's progress; an exception it raises (a cancel) ends the render and leaves no output file.
+    An existing `output` is replaced only with `overwrite`, and never when it is one of the render's inputs
+    (OutputError, before any work).
     """
     started = time.perf_counter()
     reader = VideoReader(driving)
-    _check_output(output, driving)
-    tracker = FaceTracker()
-    prepared = prepare_presenter(presenter_spec, tracker, engine=settings.engine, checkpoint=settings.checkpoint,
-                                 fomm_config=settings.fomm_config, layout=settings.layout, size=settings.size,
-                                 label=settings.label)
-    presenter, face, engine, compositor = prepared.presenter, prepared.face, prepared.engine, prepared.compositor
-    pipeline = PresenterPipeline(presenter.portrait_rgb, face, engine, compositor, tracker)
-    pipeline.pick_reference(reader, max(1, round(settings.reference_window_s * reader.fps)))
-
+    inputs = [("the presenter's portrait", portrait_file(presenter_spec)), ("the driving video", driving),
+              *engine_files(settings.checkpoint, settings.fomm_config)]
+    check_output(output, inputs, overwrite=overwrite)
     with _replace_when_done(output) as partial:
-        writer = Mp4Writer(partial, compositor.size, reader.fps, audio_from=driving, audio_start_s=reader.start_s)
-        with writer:
-            for frame in _with_progress(reader, progress):
-                writer.write(pipeline.step(frame.image_rgb, frame.time_s), frame.time_s)
-                if on_frame is not None:
-                    on_frame(writer.frames_written, reader.frame_count)
+        tracker = FaceTracker()
+        prepared = prepare_presenter(presenter_spec, tracker, engine=settings.engine, checkpoint=settings.checkpoint,
+                                     fomm_config=settings.fomm_config, layout=settings.layout, size=settings.size,
+                                     label=settings.label)
+        presenter, face, engine, compositor = prepared.presenter, prepared.face, prepared.engine, prepared.compositor
+        pipeline = PresenterPipeline(presenter.portrait_rgb, face, engine, compositor, tracker)
+        pipeline.pick_reference(reader, max(1, round(settings.reference_window_s * reader.fps)))
+        with _writing(output):
+            writer = Mp4Writer(partial, compositor.size, reader.fps, audio_from=driving, audio_start_s=reader.start_s)
+            with writer:
+                for frame in _with_progress(reader, progress):
+                    writer.write(pipeline.step(frame.image_rgb, frame.time_s), frame.time_s)
+                    if on_frame is not None:
+                        on_frame(writer.frames_written, reader.frame_count)
         if writer.frames_written == 0:
             raise InputError(f"{driving} has no video frames: give a video with at least one frame")
     return RenderResult(
@@ -157,29 +164,40 @@ def render_video(
     )
 
 
-def _check_output(output: Path, driving: Path) -> None:
-    if not output.parent.is_dir():
-        raise InputError(f"output folder {output.parent} does not exist: create it or choose another --output")
-    if output.is_dir():
-        raise InputError(f"output {output} is a folder: give a file name such as {output / 'lecture.mp4'}")
-    if output.exists() and output.samefile(driving):
-        raise InputError(f"output {output} is the driving video: choose another --output")
+@contextlib.contextmanager
+def _replace_when_done(output: Path) -> Iterator[Path]:
+    """A temporary path beside `output`, created at once, that becomes `output` only if the block completes.
+
+    Creating it first says a folder that cannot be written before the presenter is prepared. On any exception,
+    Ctrl-C included, the temporary file is deleted and `output` is left as it was, so there is never a truncated
+    video under the requested name; a clean-up that fails never hides the error that caused it.
+    """
+    partial = output.with_name(f".{output.name}.{secrets.token_hex(4)}.partial")
+    create_output(partial, shown_as=output)
+    try:
+        yield partial
+        with _writing(output):
+            os.replace(partial, output)
+    except BaseException:
+        _remove_partial(partial)
+        raise
 
 
 @contextlib.contextmanager
-def _replace_when_done(output: Path) -> Iterator[Path]:
-    """A temporary path beside `output` that becomes `output` only if the block completes.
-
-    On any exception, Ctrl-C included, the temporary file is deleted and `output` is left as it was, so there is
-    never a truncated video under the requested name.
-    """
-    partial = output.with_name(f".{output.name}.{secrets.token_hex(4)}.partial")
+def _writing(output: Path) -> Iterator[None]:
+    """A write to `output` that fails (disk full, file size limit) is one line naming it and the cause."""
     try:
-        yield partial
-        os.replace(partial, output)
-    except BaseException:
+        yield
+    except OSError as exc:
+        raise OutputError(f"cannot write {output}: {oserror_reason(exc, output)}") from None
+
+
+def _remove_partial(partial: Path) -> None:
+    """Delete the unfinished file; when that fails too, say so in a line of its own and let the first error stand."""
+    try:
         partial.unlink(missing_ok=True)
-        raise
+    except OSError as exc:
+        log.warning("could not remove the unfinished %s: %s", partial, oserror_reason(exc, partial))
 
 
 def _with_progress(reader: VideoReader, enabled: bool) -> Iterator[VideoFrame]:

@@ -10,7 +10,6 @@ playable and leaves the live stream alone.
 
 from __future__ import annotations
 
-import errno
 import logging
 import os
 import queue
@@ -26,6 +25,7 @@ import numpy as np
 from livepresenter import __version__
 from livepresenter.errors import DeviceError
 from livepresenter.media.mp4_writer import AudioFormat, Mp4Writer, retag
+from livepresenter.outputs import oserror_reason
 
 log = logging.getLogger(__name__)
 
@@ -102,8 +102,7 @@ class Recorder:
         self._writer.write(frame, timestamp - self.started_at)
 
     def _fail(self, exc: BaseException) -> None:
-        self.error = (f"recording {self.path} stopped: {oserror_reason(exc)}; the live stream goes on "
-                      "(free some disk space, or record to another folder)")
+        self.error = f"recording {self.path} stopped: {oserror_reason(exc, self.path)}; the live stream goes on"
         log.error("%s", self.error)
         try:
             self._writer.close()
@@ -135,18 +134,6 @@ class Recorder:
                             oserror_reason(exc))
         if self.dropped:
             log.warning("recording %s: %d frames dropped (encoder too slow)", self.path, self.dropped)
-
-
-def oserror_reason(exc: BaseException) -> str:
-    """What went wrong with a write, in words a user acts on (disk full, no permission, ...)."""
-    code = getattr(exc, "errno", None)
-    if code == errno.ENOSPC:
-        return "the disk is full"
-    if code == errno.EFBIG:
-        return "the file reached the size limit for files"
-    if code in (errno.EACCES, errno.EPERM, errno.EROFS):
-        return "the folder is not writable"
-    return getattr(exc, "strerror", None) or str(exc)
 
 
 def _lower_priority() -> None:
