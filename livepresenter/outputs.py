@@ -17,7 +17,7 @@ from pathlib import Path
 
 from livepresenter.errors import OutputError
 
-__all__ = ["Inputs", "check_output", "create_output", "oserror_reason", "same_file"]
+__all__ = ["Inputs", "check_output", "create_fresh", "create_output", "oserror_reason", "same_file"]
 
 Inputs = Iterable[tuple[str, Path | str | None]]
 """The files a run reads, each with its role ("the driving video"); None where the run has no such file."""
@@ -58,6 +58,21 @@ def create_output(path: Path, *, overwrite: bool = False, shown_as: Path | None 
         os.close(os.open(path, flags, 0o666))
     except OSError as exc:
         raise OutputError(f"cannot write {shown_as or path}: {oserror_reason(exc, path)}") from None
+
+
+def create_fresh(path: Path) -> Path:
+    """Create and return `path`, or the first of NAME-2.mp4, NAME-3.mp4, ... that does not exist yet: a name the
+    program chose never replaces a file (created exclusively, so two at once cannot get the same one)."""
+    candidate, number = path, 2
+    while True:
+        try:
+            os.close(os.open(candidate, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+            return candidate
+        except FileExistsError:
+            candidate = path.with_name(f"{path.stem}-{number}{path.suffix}")
+            number += 1
+        except OSError as exc:
+            raise OutputError(f"cannot write {candidate}: {oserror_reason(exc, candidate)}") from None
 
 
 def oserror_reason(exc: BaseException, path: Path | None = None) -> str:

@@ -25,7 +25,7 @@ import numpy as np
 from livepresenter import __version__
 from livepresenter.errors import DeviceError
 from livepresenter.media.mp4_writer import AudioFormat, Mp4Writer, retag
-from livepresenter.outputs import oserror_reason
+from livepresenter.outputs import create_fresh, oserror_reason
 
 log = logging.getLogger(__name__)
 
@@ -163,7 +163,8 @@ def provenance(presenters: Sequence[str], engines: Sequence[str], started: datet
 
 
 def recording_path(path: Path | str | None) -> Path:
-    """Where to record: `path`, or a timestamped file in the user's Videos folder; its folder is created.
+    """Where to record: `path`, its folder created; or, without one, a timestamped file in the user's Videos folder,
+    created at once under a name no file has (NAME-2.mp4 when two recordings start within a second).
 
     Raises DeviceError (one line) when the folder cannot be created.
     """
@@ -171,7 +172,12 @@ def recording_path(path: Path | str | None) -> Path:
         import platformdirs
 
         path = Path(platformdirs.user_videos_dir()) / "livepresenter" / f"livepresenter-{datetime.now():%Y%m%d-%H%M%S}.mp4"
-    path = Path(path).expanduser()
+        return create_fresh(_with_folder(path))
+    return _with_folder(Path(path).expanduser())
+
+
+def _with_folder(path: Path) -> Path:
+    """`path`, once its folder exists: the Videos folder (or the studio's output folder) may be new."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
