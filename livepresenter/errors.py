@@ -41,6 +41,11 @@ class InputError(LivepresenterError):
     exit_status = ExitStatus.BAD_INPUT
 
 
+class OutputError(InputError):
+    """An output file that must not or cannot be written: an input of the run, an existing file without --force,
+    a folder that is missing or read-only, a second recording while one is being written."""
+
+
 class CheckpointError(InputError):
     """A FOMM checkpoint or config that cannot be loaded."""
 

@@ -1,9 +1,9 @@
 """Offline render: a driving video re-enacted by a presenter, written as H.264/AAC MP4.
 
-Two layers: `PresenterPipeline` is the per-frame work (track, animate, compose) that the live mode can share,
-with a reference picked from the first seconds of the stream; `render_video` is the offline driver: it streams
-the driving video twice (a short first pass over the reference window, then every frame from the start), keeps the
-driving video's audio, shows progress, and writes to a temporary file that replaces the output only when complete.
+The per-frame work is the live presenter's own (`pipeline.FramePath`) with the offline reference policy: the driving
+video is streamed twice (a short first pass over the reference window, then every frame from the start). This module
+keeps the driving video's audio, shows progress, and writes to a temporary file that replaces the output only when
+complete.
 """
 
 from __future__ import annotations
@@ -14,23 +14,22 @@ import os
 import secrets
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
-from itertools import islice
 from pathlib import Path
 
-import numpy as np
-
-from livepresenter.capture import FaceTracker, ReferencePicker
-from livepresenter.compose.stage import Compositor, Layout
-from livepresenter.engine.base import AnimationEngine
-from livepresenter.errors import InputError
-from livepresenter.face import Face, TrackedFace
+from livepresenter.capture import FaceTracker
+from livepresenter.compose.stage import Layout
+from livepresenter.engine.registry import engine_files
+from livepresenter.errors import InputError, OutputError
 from livepresenter.media import Frame, Mp4Writer, VideoReader
+from livepresenter.outputs import check_output, create_output, oserror_reason
+from livepresenter.pipeline.frame_path import FramePath
+from livepresenter.presenter.loading import portrait_file
 from livepresenter.presenter.preparation import prepare_presenter
 
-__all__ = ["PresenterPipeline", "RenderResult", "RenderSettings", "render_video"]
+__all__ = ["RenderResult", "RenderSettings", "render_video"]
 
 log = logging.getLogger(__name__)
 
@@ -60,127 +59,85 @@ class RenderResult:
     elapsed_s: float
 
 
-class PresenterPipeline:
-    """Per-frame work on a prepared presenter: track the driving face, animate the portrait, compose the output.
-
-    Set up with an engine already `prepare`d with the portrait's face. `pick_reference` chooses the driving frame
-    that motion is measured from; `step` turns one driving frame into one output frame. Frames without a face keep
-    the engine's last pose and are counted in `frames_without_face`; until a first face is seen (no face in the
-    whole reference window) the still portrait is shown. `reference` is the driving frame in use, None before.
-    """
-
-    def __init__(
-        self,
-        portrait_rgb: np.ndarray,
-        portrait_face: Face,
-        engine: AnimationEngine,
-        compositor: Compositor,
-        tracker: FaceTracker,
-    ) -> None:
-        self.engine = engine
-        self.compositor = compositor
-        self.tracker = tracker
-        self.frames_without_face = 0
-        self._portrait_rgb = portrait_rgb
-        self._portrait_landmarks = portrait_face.landmarks
-        self.reference: TrackedFace | None = None
-
-    def pick_reference(self, frames: Iterable[Frame], window_frames: int) -> TrackedFace | None:
-        """Track the first `window_frames` of `frames` and make the one whose face best matches the portrait the
-        reference.
-
-        The tracker is reset afterwards, so that `step` follows the stream from its first frame with fresh
-        smoothing. Returns the reference, None when no frame had a face.
-        """
-        picker = ReferencePicker(self._portrait_landmarks, window_frames=window_frames)
-        for frame in islice(frames, window_frames):
-            picker.offer(self.tracker.track(frame.image, frame.time_s))
-        self.tracker.reset()
-        if picker.best is not None:
-            self._set_reference(picker.best)
-        return picker.best
-
-    def step(self, frame_rgb: np.ndarray, time_s: float | None = None) -> np.ndarray:
-        """One driving frame (HxWx3 uint8 RGB) in, one composed output frame out."""
-        tracked = self.tracker.track(frame_rgb, time_s)
-        if not tracked.found:
-            self.frames_without_face += 1
-        if self.reference is None:
-            if not tracked.found:
-                return self.compositor.compose(self._portrait_rgb)
-            self._set_reference(tracked)
-        return self.compositor.compose(self.engine.animate(tracked))
-
-    def _set_reference(self, tracked: TrackedFace) -> None:
-        log.debug("reference driving frame: %d", tracked.index)
-        self.engine.set_reference(tracked)
-        self.reference = tracked
-
-
 def render_video(
     presenter_spec: str, driving: Path, output: Path, settings: RenderSettings, *, progress: bool = True,
-    on_frame: Callable[[int, int | None], None] | None = None,
+    on_frame: Callable[[int, int | None], None] | None = None, overwrite: bool = False,
 ) -> RenderResult:
     """Render `driving` re-enacted by the presenter into `output` (MP4); see the module docstring.
 
     on_frame(frames_done, frames_total) is called after each written frame (total None when the container does
     not say), for a GUI's progress; an exception it raises (a cancel) ends the render and leaves no output file.
+    An existing `output` is replaced only with `overwrite`, and never when it is one of the render's inputs
+    (OutputError, before any work).
     """
     started = time.perf_counter()
     reader = VideoReader(driving)
-    _check_output(output, driving)
-    tracker = FaceTracker()
-    prepared = prepare_presenter(presenter_spec, tracker, engine=settings.engine, checkpoint=settings.checkpoint,
-                                 fomm_config=settings.fomm_config, layout=settings.layout, size=settings.size,
-                                 label=settings.label)
-    presenter, face, engine, compositor = prepared.presenter, prepared.face, prepared.engine, prepared.compositor
-    pipeline = PresenterPipeline(presenter.portrait_rgb, face, engine, compositor, tracker)
-    pipeline.pick_reference(reader, max(1, round(settings.reference_window_s * reader.fps)))
-
+    inputs = [("the presenter's portrait", portrait_file(presenter_spec)), ("the driving video", driving),
+              *engine_files(settings.checkpoint, settings.fomm_config)]
+    check_output(output, inputs, overwrite=overwrite)
     with _replace_when_done(output) as partial:
-        writer = Mp4Writer(partial, compositor.size, reader.fps, audio_from=driving, audio_start_s=reader.start_s)
-        with writer:
-            for frame in _with_progress(reader, progress):
-                writer.write(pipeline.step(frame.image, frame.time_s), frame.time_s)
-                if on_frame is not None:
-                    on_frame(writer.frames_written, reader.frame_count)
+        prepared = prepare_presenter(presenter_spec, FaceTracker(), engine=settings.engine,
+                                     checkpoint=settings.checkpoint, fomm_config=settings.fomm_config,
+                                     layout=settings.layout, size=settings.size, label=settings.label)
+        path = FramePath(prepared, FaceTracker(), reference_window=round(settings.reference_window_s * reader.fps),
+                         when_lost="hold")
+        path.pick_reference(reader)
+        compositor = prepared.compositor
+        with _writing(output):
+            writer = Mp4Writer(partial, compositor.size, reader.fps, audio_from=driving, audio_start_s=reader.start_s)
+            with writer:
+                for frame in _with_progress(reader, progress):
+                    writer.write(path.step(frame, frame.time_s), frame.time_s)
+                    if on_frame is not None:
+                        on_frame(writer.frames_written, reader.frame_count)
         if writer.frames_written == 0:
             raise InputError(f"{driving} has no video frames: give a video with at least one frame")
     return RenderResult(
         output=output,
         frames=writer.frames_written,
-        frames_without_face=pipeline.frames_without_face,
+        frames_without_face=path.frames_without_face,
         fps=reader.fps,
         size=compositor.size,
         has_audio=writer.has_audio,
-        engine=engine.name,
+        engine=prepared.engine.name,
         elapsed_s=time.perf_counter() - started,
     )
 
 
-def _check_output(output: Path, driving: Path) -> None:
-    if not output.parent.is_dir():
-        raise InputError(f"output folder {output.parent} does not exist: create it or choose another --output")
-    if output.is_dir():
-        raise InputError(f"output {output} is a folder: give a file name such as {output / 'lecture.mp4'}")
-    if output.exists() and output.samefile(driving):
-        raise InputError(f"output {output} is the driving video: choose another --output")
+@contextlib.contextmanager
+def _replace_when_done(output: Path) -> Iterator[Path]:
+    """A temporary path beside `output`, created at once, that becomes `output` only if the block completes.
+
+    Creating it first says a folder that cannot be written before the presenter is prepared. On any exception,
+    Ctrl-C included, the temporary file is deleted and `output` is left as it was, so there is never a truncated
+    video under the requested name; a clean-up that fails never hides the error that caused it.
+    """
+    partial = output.with_name(f".{output.name}.{secrets.token_hex(4)}.partial")
+    create_output(partial, shown_as=output)
+    try:
+        yield partial
+        with _writing(output):
+            os.replace(partial, output)
+    except BaseException:
+        _remove_partial(partial)
+        raise
 
 
 @contextlib.contextmanager
-def _replace_when_done(output: Path) -> Iterator[Path]:
-    """A temporary path beside `output` that becomes `output` only if the block completes.
-
-    On any exception, Ctrl-C included, the temporary file is deleted and `output` is left as it was, so there is
-    never a truncated video under the requested name.
-    """
-    partial = output.with_name(f".{output.name}.{secrets.token_hex(4)}.partial")
+def _writing(output: Path) -> Iterator[None]:
+    """A write to `output` that fails (disk full, file size limit) is one line naming it and the cause."""
     try:
-        yield partial
-        os.replace(partial, output)
-    except BaseException:
+        yield
+    except OSError as exc:
+        raise OutputError(f"cannot write {output}: {oserror_reason(exc, output)}") from None
+
+
+def _remove_partial(partial: Path) -> None:
+    """Delete the unfinished file; when that fails too, say so in a line of its own and let the first error stand."""
+    try:
         partial.unlink(missing_ok=True)
-        raise
+    except OSError as exc:
+        log.warning("could not remove the unfinished %s: %s", partial, oserror_reason(exc, partial))
 
 
 def _with_progress(reader: VideoReader, enabled: bool) -> Iterator[Frame]:

@@ -98,3 +98,31 @@ def ffmpeg() -> str:
     import imageio_ffmpeg
 
     return imageio_ffmpeg.get_ffmpeg_exe()
+
+
+@pytest.fixture
+def read_only_folder(tmp_path: Path):
+    """A folder nobody can create files in. As root (CI, containers) permissions do not stop writes, so it is a
+    read-only bind mount of itself (EROFS); without the privilege to mount one the test is skipped. Other users
+    get a folder with mode 0o500 (EACCES)."""
+    import os
+    import shutil
+    import subprocess
+
+    folder = tmp_path / "read-only"
+    folder.mkdir()
+    if os.geteuid() != 0:
+        folder.chmod(0o500)
+        yield folder
+        folder.chmod(0o700)
+        return
+    if shutil.which("mount") is None:
+        pytest.skip("root, and no mount command to make a read-only bind mount")
+    mounted = subprocess.run(["mount", "--bind", "-o", "ro", str(folder), str(folder)], capture_output=True,
+                             check=False)
+    if mounted.returncode != 0:
+        pytest.skip(f"root, and a read-only bind mount is not allowed here: {mounted.stderr.decode().strip()}")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", str(folder)], check=True)

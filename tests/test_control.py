@@ -18,6 +18,7 @@ import sys
 import tempfile
 import threading
 import time
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -26,7 +27,13 @@ import pytest
 from livepresenter.cli.main import main
 from livepresenter.control import endpoint
 from livepresenter.control.client import ControlClient, request
-from livepresenter.control.protocol import MAX_NESTING, MAX_REQUEST_BYTES, DaemonNotRunningError, DaemonRunningError
+from livepresenter.control.protocol import (
+    MAX_NESTING,
+    MAX_REQUEST_BYTES,
+    DaemonError,
+    DaemonNotRunningError,
+    DaemonRunningError,
+)
 from livepresenter.control.server import MAX_CONNECTIONS, SEND_TIMEOUT_S, ControlServer
 from livepresenter.errors import ConfigError, ExitStatus
 from livepresenter.presenter import profiles
@@ -186,14 +193,29 @@ def test_a_full_server_hangs_up_the_connection_waiting_longest_or_says_it_is_bus
 # -- a real daemon: `livepresenter run` on a video file --------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def daemon(driving_dir, portraits_dir, tmp_path_factory):
+def live_source(driving_dir, tmp_path_factory) -> Path:
+    """The daemon's --source: a copy, so that a recording wrongly written over it could never harm tests/data."""
+    path = tmp_path_factory.mktemp("source") / "lecture.mp4"
+    shutil.copy(driving_dir / CLIP, path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def videos_dir(tmp_path_factory) -> Path:
+    """The daemon's Videos folder ($XDG_VIDEOS_DIR), where unnamed recordings go."""
+    return tmp_path_factory.mktemp("videos")
+
+
+@pytest.fixture(scope="module")
+def daemon(live_source, videos_dir, portraits_dir, tmp_path_factory):
     """`livepresenter run` as a separate process, with an Einstein user profile."""
     runtime, data = short_runtime_dir(), tmp_path_factory.mktemp("data")
     write_profile(data, "einstein", "Albert Einstein", portraits_dir / EINSTEIN)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv(endpoint.RUNTIME_DIR_ENV, str(runtime))
         patch.setenv(profiles.DATA_DIR_ENV, str(data))
-        with running_daemon(driving_dir / CLIP, tmp_path_factory.mktemp("log") / "daemon.log") as daemon:
+        patch.setenv("XDG_VIDEOS_DIR", str(videos_dir))
+        with running_daemon(live_source, tmp_path_factory.mktemp("log") / "daemon.log") as daemon:
             yield daemon
     shutil.rmtree(runtime, ignore_errors=True)
 
@@ -324,6 +346,112 @@ def test_cli_verbs_drive_the_daemon(daemon, tmp_path, capsys):
     assert not request("status")["recording"] and video.stat().st_size > 0
     out = capsys.readouterr().out
     assert f"recording to {video}" in out and f"saved {video}" in out
+
+
+# -- record start: nothing replaced unless asked, every failure said in the answer ------------------------------
+
+def record_start_fails(capsys, *args: str) -> str:
+    """`livepresenter record start ARGS` answered with an error: its one line."""
+    assert main(["record", "start", *args]) == ExitStatus.ERROR
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith("livepresenter: error: ")
+    return line
+
+
+def recorded(path: Path) -> None:
+    """Wait until the recording in `path` holds video, then stop it; the file then decodes as H.264."""
+    import av
+
+    wait_for(lambda: path.stat().st_size > 10_000, f"{path} to be written")
+    assert main(["record", "stop"]) == 0
+    with av.open(str(path)) as container:
+        assert container.streams.video[0].codec_context.name == "h264"
+
+
+def test_record_start_never_replaces_the_live_source(daemon, live_source, tmp_path, capsys):
+    before = live_source.read_bytes()
+    (tmp_path / "sub").mkdir()
+    alias = tmp_path / "sub" / ".." / "link.mp4"
+    (tmp_path / "link.mp4").symlink_to(live_source)
+    for target, extra in [(live_source, []), (live_source, ["--force"]), (alias, ["--force"])]:
+        line = record_start_fails(capsys, str(target), *extra)
+        assert "is the --source video" in line and str(live_source) in line
+    with pytest.raises(DaemonError, match="is the --source video"):
+        request("record", action="start", path=str(live_source), overwrite=True)
+    assert live_source.read_bytes() == before and request("status")["recording"] is None
+    still_streaming(daemon)
+
+
+def test_record_start_replaces_an_existing_file_only_when_asked(daemon, tmp_path, capsys):
+    photo, notes = tmp_path / "portrait.jpg", tmp_path / "notes.mp4"
+    photo.write_bytes(b"\xff\xd8 not the daemon's portrait, but someone's")
+    notes.write_bytes(b"an older recording")
+    line = record_start_fails(capsys, str(photo))
+    assert line == (f'livepresenter: error: {photo} exists: pass --force (or "overwrite": true in a control request) '
+                    "to replace it, or choose another file")
+    assert photo.read_bytes().startswith(b"\xff\xd8") and request("status")["recording"] is None
+    assert request("record", action="start", path=str(photo), overwrite=True) == {"recording": True,
+                                                                                 "path": str(photo)}
+    recorded(photo)
+    assert main(["record", "start", "--force", str(notes)]) == 0
+    assert f"recording to {notes}" in capsys.readouterr().out
+    recorded(notes)
+
+
+@pytest.mark.parametrize("where", ["a folder", "under /proc", "missing folder"])
+def test_record_start_says_why_a_file_cannot_be_written_in_its_answer(where, daemon, tmp_path, capsys):
+    """Refused in the answer itself, with the cause, rather than found by the encoder a second later."""
+    if where == "under /proc" and not Path("/proc/self").is_dir():
+        pytest.skip("no /proc here")
+    target, cause = {
+        "a folder": (tmp_path, f"{tmp_path} is a folder: give a file name"),
+        "under /proc": (Path("/proc/lecture.mp4"), "cannot write /proc/lecture.mp4: folder /proc does not allow new"),
+        "missing folder": (tmp_path / "no" / "lecture.mp4", f"folder {tmp_path / 'no'} does not exist"),
+    }[where]
+    assert cause in record_start_fails(capsys, str(target))
+    assert request("status")["recording"] is None and not target.is_file()
+    still_streaming(daemon)
+
+
+def test_record_start_into_a_read_only_folder_is_refused_in_its_answer(daemon, read_only_folder, capsys):
+    """As root (tests here) permissions do not stop writes: the folder is a read-only bind mount (EROFS), skipped
+    where mounting is not allowed; other users get a 0o500 folder (EACCES)."""
+    target = read_only_folder / "lecture.mp4"
+    line = record_start_fails(capsys, str(target))
+    assert line.startswith(f"livepresenter: error: cannot write {target}: folder {read_only_folder} is ")
+    assert line.endswith(("on a read-only file system", "not writable (no permission)"))
+    assert request("status")["recording"] is None
+    still_streaming(daemon)
+
+
+def test_a_second_record_start_names_the_file_being_written(daemon, tmp_path, capsys):
+    first, second = tmp_path / "first.mp4", tmp_path / "second.mp4"
+    assert main(["record", "start", str(first)]) == 0
+    for args in ([str(second)], []):
+        line = record_start_fails(capsys, *args)
+        assert line == (f"livepresenter: error: already recording to {first}: stop that recording first "
+                        "(livepresenter record stop)")
+    assert request("status")["recording"] == str(first) and not second.exists()
+    recorded(first)
+
+
+def test_unnamed_recordings_never_replace_a_file(daemon, videos_dir, capsys):
+    """The daemon names a file after the second it starts in: files holding the names of every second around the
+    test are already there, and all of them must survive."""
+    folder = videos_dir / "livepresenter"
+    folder.mkdir(exist_ok=True)
+    now = datetime.now()
+    taken = {folder / f"livepresenter-{now + timedelta(seconds=s):%Y%m%d-%H%M%S}.mp4" for s in range(-5, 180)}
+    for path in taken:
+        path.write_bytes(b"an earlier recording")
+    saved = []
+    for _ in range(2):
+        assert main(["record", "start"]) == 0
+        saved.append(Path(capsys.readouterr().out.removeprefix("recording to ").strip()))
+        assert main(["record", "stop"]) == 0 and capsys.readouterr().out == f"saved {saved[-1]}\n"
+    assert len(set(saved)) == 2 and not taken & set(saved)
+    assert all(path.parent == folder and path.name.startswith("livepresenter-") for path in saved)
+    assert all(path.read_bytes() == b"an earlier recording" for path in taken)
 
 
 def test_a_slow_switch_does_not_hold_up_status(daemon, capsys):

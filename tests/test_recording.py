@@ -26,7 +26,7 @@ import pytest
 
 from livepresenter.capture.audio import AudioFilePlayer, SampleClock
 from livepresenter.cli.main import main
-from livepresenter.errors import DeviceError, ExitStatus
+from livepresenter.errors import ExitStatus, OutputError
 from livepresenter.media.mp4_writer import retag
 from livepresenter.pipeline.orchestrator import LiveSettings, Orchestrator
 from livepresenter.sinks.recorder import Recorder
@@ -211,8 +211,34 @@ def test_unwritable_folder_is_one_line_and_the_stream_goes_on(flash_clip, tmp_pa
                  "--record", str(blocker / "out.mp4"), "--max-seconds", "1.5", "--stats-json", str(stats)])
     assert code == 0 and json.loads(stats.read_text())["frames_output"] > 0
     (error,) = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
-    assert error.startswith(f"cannot record to {blocker / 'out.mp4'}") and "\n" not in error
-    assert "choose a writable folder" in error and "streaming without recording" in error
+    assert error == (f"cannot write {blocker / 'out.mp4'}: folder {blocker} is not a folder (a file stands in its "
+                     "path); streaming without recording")
+
+
+@pytest.mark.parametrize("force", [False, True])
+def test_recording_onto_the_source_clip_is_refused_before_going_live(force, driving_dir, tmp_path, capsys):
+    clip, alias = tmp_path / "lecture.mp4", tmp_path / "sub" / ".." / "lecture.mp4"
+    shutil.copy(driving_dir / CLIP, clip)
+    (tmp_path / "sub").mkdir()
+    code = main(["run", "--engine", "landmark", "--no-vcam", "--size", SIZE, "--source", str(clip),
+                 "--record", str(alias), "--max-seconds", "1.5", *(["--force"] if force else [])])
+    (error,) = capsys.readouterr().err.strip().splitlines()
+    assert code == ExitStatus.BAD_INPUT
+    assert error.startswith(f"livepresenter: error: {alias} is the --source video ({clip}): choose another output")
+    assert clip.read_bytes() == (driving_dir / CLIP).read_bytes()
+
+
+def test_run_record_replaces_an_existing_file_only_with_force(flash_clip, tmp_path, capsys):
+    out = tmp_path / "lecture.mp4"
+    out.write_bytes(b"yesterday's lecture")
+    args = ["run", "--engine", "landmark", "--no-vcam", "--size", SIZE, "--source", str(flash_clip),
+            "--record", str(out), "--max-seconds", "1.5"]
+    assert main(args) == ExitStatus.BAD_INPUT
+    (error,) = capsys.readouterr().err.strip().splitlines()
+    assert error.startswith(f"livepresenter: error: {out} exists: pass --force") and out.read_bytes() == \
+        b"yesterday's lecture"
+    assert main([*args, "--force"]) == 0
+    assert video_frames(out)
 
 
 @pytest.mark.parametrize("audio", ["missing.wav", "silent.mp4"])
@@ -273,10 +299,12 @@ def test_start_and_stop_while_live(live, tmp_path, monkeypatch):
     assert live.stop_recording() is None
     path = live.start_recording()
     assert path.parent == tmp_path / "Videos" / "livepresenter" and path.suffix == ".mp4"
-    assert live.start_recording(tmp_path / "other.mp4") == path  # already recording: the same file
+    with pytest.raises(OutputError, match=f"^already recording to {path}: stop that recording first"):
+        live.start_recording(tmp_path / "other.mp4")
+    assert not (tmp_path / "other.mp4").exists()
     wait_for_first_frame(live)
     assert live.stop_recording() == path and live.stop_recording() is None
-    with pytest.raises(DeviceError, match="^cannot record to .*choose a writable folder$"):
+    with pytest.raises(OutputError, match=f"^cannot write {path}/inside-a-file.mp4: folder {path} is not a folder"):
         live.start_recording(path / "inside-a-file.mp4")
     assert live.status()["recording"] is None and live.stats.frames_output > 0
 

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import errno
 import logging
+import os
 import re
+import shutil
 import subprocess
+import sys
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -18,8 +22,9 @@ from livepresenter.bench.render import run_benchmark
 from livepresenter.cli.main import main
 from livepresenter.config import CHECKPOINT_ENV, CONFIG_DIR_ENV
 from livepresenter.errors import ExitStatus
+from livepresenter.media import Mp4Writer
 from livepresenter.media.image import load_image_rgb
-from livepresenter.render import PresenterPipeline
+from livepresenter.pipeline.frame_path import FramePath
 
 GRID = "grid_bbaf2n_256.mp4"
 PEXELS = "pexels_wolfganglanger_expressions_360.mp4"
@@ -133,18 +138,18 @@ def test_interrupted_render_leaves_the_old_output_untouched(driving_dir: Path, p
                                                             monkeypatch: pytest.MonkeyPatch) -> None:
     out = tmp_path / "lecture.mp4"
     out.write_bytes(b"previous render")
-    real_step = PresenterPipeline.step
+    real_step = FramePath.step
     calls = []
 
-    def step_then_ctrl_c(self, frame_rgb, time_s=None):
-        calls.append(time_s)
+    def step_then_ctrl_c(self, frame, now):
+        calls.append(now)
         if len(calls) == 5:
             raise KeyboardInterrupt
-        return real_step(self, frame_rgb, time_s)
+        return real_step(self, frame, now)
 
-    monkeypatch.setattr(PresenterPipeline, "step", step_then_ctrl_c)
+    monkeypatch.setattr(FramePath, "step", step_then_ctrl_c)
     status = _render("--presenter", str(portraits_dir / NEWTON), "--driving", str(driving_dir / GRID),
-                     "--output", str(out), "--layout", "portrait")
+                     "--output", str(out), "--layout", "portrait", "--force")
     assert status == ExitStatus.INTERRUPTED
     assert out.read_bytes() == b"previous render"
     assert [p.name for p in tmp_path.iterdir()] == ["lecture.mp4"]
@@ -202,6 +207,129 @@ def test_auto_engine_uses_a_configured_checkpoint(driving_dir: Path, portraits_d
     assert "fomm engine" in caplog.text
     result = _decode(out)
     assert len(result.frames) == 8 and result.audio_codec == "aac"
+
+
+# -- outputs: never an input, never an existing file unless asked, an unwritable folder said in one line -----------
+
+def _error_line(capsys: pytest.CaptureFixture[str]) -> str:
+    """The one line on stderr, an error."""
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("livepresenter: error: "), lines
+    return lines[0]
+
+
+@pytest.mark.parametrize("force", [False, True])
+@pytest.mark.parametrize("alias", ["same path", "symlink", "hard link", ".."])
+def test_an_output_that_is_the_portrait_is_refused_even_with_force(alias: str, force: bool, driving_dir: Path,
+                                                                   portraits_dir: Path, tmp_path: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    portrait = tmp_path / "newton.jpg"
+    shutil.copy(portraits_dir / NEWTON, portrait)
+    (tmp_path / "sub").mkdir()
+    output = {"same path": portrait, "..": tmp_path / "sub" / ".." / "newton.jpg", "symlink": tmp_path / "link.mp4",
+              "hard link": tmp_path / "hard.mp4"}[alias]
+    if alias == "symlink":
+        output.symlink_to(portrait)
+    elif alias == "hard link":
+        os.link(portrait, output)
+    before = sorted(tmp_path.iterdir())
+    status = _render("--presenter", str(portrait), "--driving", str(driving_dir / GRID), "--output", str(output),
+                     *(["--force"] if force else []))
+    assert status == ExitStatus.BAD_INPUT
+    assert f"{output} is the presenter's portrait" in _error_line(capsys)
+    assert portrait.read_bytes() == output.read_bytes() == (portraits_dir / NEWTON).read_bytes()
+    assert output.is_symlink() == (alias == "symlink")  # a symlink is not replaced by a video either
+    assert sorted(tmp_path.iterdir()) == before  # and no partial file is left
+
+
+@pytest.mark.parametrize("role", ["driving video", "FOMM checkpoint", "FOMM config"])
+def test_an_output_that_is_any_other_input_is_refused_even_with_force(role: str, driving_dir: Path,
+                                                                      portraits_dir: Path, fomm_fixtures: Path,
+                                                                      tmp_path: Path,
+                                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    driving, checkpoint, config = tmp_path / "talk.mp4", tmp_path / "cpk.pth.tar", tmp_path / "fomm.yaml"
+    shutil.copy(driving_dir / GRID, driving)
+    shutil.copy(fomm_fixtures / "dev-small-cpk.pth.tar", checkpoint)
+    shutil.copy(fomm_fixtures / "dev-small.yaml", config)
+    output = {"driving video": driving, "FOMM checkpoint": checkpoint, "FOMM config": config}[role]
+    before = output.read_bytes()
+    status = _render("--presenter", str(portraits_dir / NEWTON), "--driving", str(driving), "--output", str(output),
+                     "--checkpoint", str(checkpoint), "--fomm-config", str(config), "--force")
+    assert status == ExitStatus.BAD_INPUT
+    assert f"{output} is the {role}" in _error_line(capsys)
+    assert output.read_bytes() == before
+
+
+def test_an_existing_output_is_replaced_only_with_force(driving_dir: Path, portraits_dir: Path, tmp_path: Path,
+                                                       ffmpeg: str, capsys: pytest.CaptureFixture[str]) -> None:
+    driving = _ffmpeg_clip(ffmpeg, tmp_path / "short.mp4", "-i", str(driving_dir / GRID), "-frames:v", "8")
+    out = tmp_path / "lecture.mp4"
+    out.write_bytes(b"last week's lecture")
+    args = ("--presenter", str(portraits_dir / NEWTON), "--driving", str(driving), "--output", str(out),
+            "--layout", "portrait")
+    assert _render(*args) == ExitStatus.BAD_INPUT
+    assert _error_line(capsys) == f"livepresenter: error: {out} exists: pass --force to replace it, or choose another file"
+    assert out.read_bytes() == b"last week's lecture"
+    assert _render(*args, "--force") == 0
+    assert len(_decode(out).frames) == 8
+
+
+@pytest.mark.parametrize("where", ["under /proc", "below a file", "read-only folder"])
+def test_an_unwritable_output_is_one_line_before_any_work(where: str, driving_dir: Path, portraits_dir: Path,
+                                                          tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    """Run as a separate process, to see all of stderr. Tests run as root here, where permissions do not stop
+    writes: the read-only folder is a read-only bind mount (skipped where mounting is not allowed), /proc takes no
+    new files, and a file's child cannot be created."""
+    if where == "under /proc" and not Path("/proc/self").is_dir():
+        pytest.skip("no /proc here")
+    if where == "below a file":
+        (tmp_path / "notes.txt").write_text("a file, not a folder\n")
+    folder = {"under /proc": Path("/proc"), "below a file": tmp_path / "notes.txt",
+              "read-only folder": None}[where] or request.getfixturevalue("read_only_folder")
+    out = folder / "lecture.mp4"
+    proc = subprocess.run([sys.executable, "-m", "livepresenter", "render", "--presenter", str(portraits_dir / NEWTON),
+                           "--driving", str(driving_dir / GRID), "--output", str(out)],
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == ExitStatus.BAD_INPUT and "Traceback" not in proc.stderr
+    (line,) = proc.stderr.strip().splitlines()
+    cause = {"under /proc": "folder /proc does not allow new files",
+             "below a file": f"folder {folder} is not a folder (a file stands in its path)",
+             "read-only folder": f"folder {folder} is "}[where]
+    assert line.startswith(f"livepresenter: error: cannot write {out}: {cause}"), line
+    if where == "read-only folder":
+        assert line.endswith(("is on a read-only file system", "is not writable (no permission)")), line
+
+
+def test_a_failing_clean_up_does_not_hide_the_error(driving_dir: Path, portraits_dir: Path, tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+                                                   caplog: pytest.LogCaptureFixture) -> None:
+    """Simulated: the disk fills up mid-render (a write fails with ENOSPC), then deleting the unfinished file fails
+    too (EIO). The disk-full error is the one said, with its status; the leftover gets a line of its own."""
+    real_write, real_unlink = Mp4Writer.write, Path.unlink
+
+    def fill_up(self: Mp4Writer, frame_rgb: np.ndarray, time_s: float | None = None) -> None:
+        if self.frames_written == 5:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_write(self, frame_rgb, time_s)
+
+    def failing_unlink(self: Path, missing_ok: bool = False) -> None:
+        if self.name.endswith(".partial"):
+            raise OSError(errno.EIO, "Input/output error")
+        real_unlink(self, missing_ok)
+
+    monkeypatch.setattr(Mp4Writer, "write", fill_up)
+    monkeypatch.setattr(Path, "unlink", failing_unlink)
+    out = tmp_path / "lecture.mp4"
+    status = _render("--presenter", str(portraits_dir / NEWTON), "--driving", str(driving_dir / GRID),
+                     "--output", str(out), "--layout", "portrait")
+    assert status == ExitStatus.BAD_INPUT
+    err = capsys.readouterr().err
+    (error,) = [line for line in err.splitlines() if line.startswith("livepresenter:")]
+    assert "Traceback" not in err and error == f"livepresenter: error: cannot write {out}: the disk is full"
+    (leftover,) = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert leftover.startswith(f"could not remove the unfinished {tmp_path}/.lecture.mp4.")
+    assert leftover.endswith(".partial: Input/output error")
+    assert not out.exists()
 
 
 @pytest.mark.skipif(not Path("/proc/self/statm").exists(), reason="resident memory is read from /proc (Linux only)")

@@ -317,7 +317,9 @@ class _Commands:
     def record(self, args: _Args) -> dict[str, Any]:
         if args.choice("action", ("start", "stop")) == "start":
             path = args.text("path", required=False)
-            started = self._orchestrator.start_recording(Path(path).expanduser() if path else None)
+            overwrite = args._get("overwrite", bool, False, "true or false") or False  # optional, unlike flag()
+            started = self._orchestrator.start_recording(Path(path).expanduser() if path else None,
+                                                         overwrite=overwrite)
             return {"recording": True, "path": str(started)}
         saved = self._orchestrator.stop_recording()
         return {"recording": False, "path": str(saved) if saved is not None else None}

@@ -13,7 +13,7 @@ from livepresenter.config import CHECKPOINT_ENV, config_path, resolve_checkpoint
 from livepresenter.engine.base import AnimationEngine
 from livepresenter.errors import ConfigError
 
-__all__ = ["ENGINES", "create_engine"]
+__all__ = ["ENGINES", "create_engine", "engine_files"]
 
 log = logging.getLogger(__name__)
 
@@ -48,3 +48,11 @@ def create_engine(
 
     log.debug("engine: landmark")
     return LandmarkEngine()
+
+
+def engine_files(checkpoint: str | os.PathLike[str] | None,
+                 fomm_config: str | os.PathLike[str] | None) -> list[tuple[str, Path | None]]:
+    """The files `create_engine` would read for these options, by role (None where there is none): inputs that no
+    output may replace."""
+    return [("the FOMM checkpoint", resolve_checkpoint(checkpoint)),
+            ("the FOMM config", Path(fomm_config) if fomm_config else None)]

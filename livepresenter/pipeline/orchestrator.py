@@ -15,6 +15,7 @@ capture times (time.monotonic()), and a video file source and an audio file star
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from dataclasses import dataclass
@@ -29,10 +30,12 @@ from livepresenter.capture.audio import AudioSource, check_audio_source, open_au
 from livepresenter.capture.source import FrameSource, SourceLost
 from livepresenter.compose.stage import Compositor
 from livepresenter.engine.base import AnimationEngine
-from livepresenter.errors import DeviceError, InputError, LivepresenterError, SwitchInProgressError
+from livepresenter.engine.registry import engine_files
+from livepresenter.errors import DeviceError, InputError, LivepresenterError, OutputError, SwitchInProgressError
 from livepresenter.face import TrackedFace
 from livepresenter.face.crop import crop_box_from_landmarks, crop_image, to_crop_coords
 from livepresenter.media import Frame
+from livepresenter.outputs import Inputs, check_output, create_output
 from livepresenter.pipeline.idle import IdleMotion, smoothstep
 from livepresenter.pipeline.realface import realface_view
 from livepresenter.pipeline.slot import LatestSlot
@@ -48,6 +51,7 @@ CAMERA_LOST_AFTER_S = 0.5   # no frame for this long: stream idle frames
 RETRY_CAMERA_EVERY_S = 1.0
 LOG_EVERY_S = 5.0
 FADE_S = 0.4
+OVERWRITE_HINT = '--force (or "overwrite": true in a control request)'
 
 
 @dataclass
@@ -71,6 +75,7 @@ class LiveSettings:
     max_seconds: float | None = None
     reference_window_s: float = 3.0
     record: Path | None = None  # record from the start to this MP4
+    overwrite: bool = False  # --force: `record` may replace an existing file (never one of the session's inputs)
     audio_source: str | None = None  # recording sound: a microphone (None: the default) or a file played as if live
 
 
@@ -100,6 +105,7 @@ class _Presenter:
     """A presenter made ready for the hot path: engine prepared, compositor built."""
 
     name: str
+    portrait: Path
     engine: AnimationEngine
     compositor: Compositor
     portrait_size: tuple[int, int]
@@ -119,6 +125,10 @@ class Orchestrator:
         source_fps = self.source.fps if self.source else 30.0
         self.output_fps = min(source_fps, settings.fps) if settings.fps else source_fps
         self.presenter = self._prepare_presenter(settings.presenter)
+        self._portraits = [self.presenter.portrait]  # every presenter shown: a recording may replace none of them
+        if settings.record is not None:  # a file that must not be replaced fails before going live
+            check_output(Path(settings.record).expanduser(), self.input_files(), overwrite=settings.overwrite,
+                         force=OVERWRITE_HINT)
         self.idle = IdleMotion(self.presenter.neutral)
         self.presenter.engine.set_reference(self.presenter.neutral)
         self.picker = ReferencePicker(self.presenter.neutral.face.landmarks,
@@ -158,7 +168,8 @@ class Orchestrator:
         height, width = portrait.shape[:2]
         neutral = TrackedFace(index=0, face=prepared.face, crop_box=box, crop=crop_image(portrait, box, CROP_SIZE),
                               crop_landmarks=to_crop_coords(prepared.face.landmarks, box, CROP_SIZE))
-        return _Presenter(prepared.presenter.name, prepared.engine, prepared.compositor, (width, height), neutral)
+        return _Presenter(prepared.presenter.name, prepared.presenter.source, prepared.engine, prepared.compositor,
+                          (width, height), neutral)
 
     def _open_vcam(self) -> None:
         from livepresenter.sinks.vcam import VirtualCamera
@@ -227,6 +238,7 @@ class Orchestrator:
             self.picker.offer(self._reference)
         self._start_fade(time.monotonic())
         self.presenter = prepared
+        self._portraits.append(prepared.portrait)
         if (recording := self._recording) is not None:
             recording.shown(prepared.name, prepared.engine.name)
         log.info("presenter: %s", prepared.name)
@@ -265,21 +277,35 @@ class Orchestrator:
         recorder = self.recorder
         return str(recorder.path) if recorder is not None and not recorder.failed else None
 
-    def start_recording(self, path: Path | str | None = None) -> Path:
-        """Record the output, with sound, to `path` (None: a timestamped file in the user's Videos folder).
+    def input_files(self) -> Inputs:
+        """The files this session reads, by role: no recording may replace one of them, not even when asked to."""
+        settings = self.settings
+        video = self.source is not None and not self.source.is_camera
+        audio = settings.audio_source is not None and Path(settings.audio_source).is_file()
+        return [*(("a presenter's portrait", portrait) for portrait in self._portraits),
+                ("the --source video", Path(settings.source) if video else None),
+                ("the --audio-source file", Path(settings.audio_source) if audio else None),
+                *engine_files(settings.checkpoint, settings.fomm_config)]
 
-        Returns the file's path; while a recording is already running, that one's. Needs a running pipeline.
-        Raises DeviceError/InputError (one line) when the file cannot be created; no PortAudio or no
-        microphone only makes the recording silent, said once per session.
+    def start_recording(self, path: Path | str | None = None, *, overwrite: bool = False) -> Path:
+        """Record the output, with sound, to `path` (None: a fresh timestamped file in the user's Videos folder).
+
+        Returns the file's path once it is created: every reason it cannot be written is raised before that
+        (OutputError or DeviceError, one line): one of this session's inputs, an existing file without `overwrite`,
+        a folder that is missing or read-only, a recording already running (naming its file). Needs a running
+        pipeline. No PortAudio or no microphone only makes the recording silent, said once per session.
         """
         with self._recording_lock:
             if not self._started or self._stop.is_set():
                 raise RuntimeError("start_recording() needs a running pipeline: call start() first")
             if self._recording is not None:
                 if not self._recording.recorder.failed:
-                    return self._recording.recorder.path
+                    raise OutputError(f"already recording to {self._recording.recorder.path}: stop that recording "
+                                      "first (livepresenter record stop)")
                 self._finish_recording()
-            target = recording_path(path)
+            named = Path(path).expanduser() if path is not None else None
+            existed = named is not None and os.path.lexists(named)
+            target = self._recording_file(named, overwrite)
             audio = self._open_audio()
             started, presenters, engines = datetime.now(UTC), [self.presenter.name], [self.engine_name]
             try:
@@ -289,6 +315,8 @@ class Orchestrator:
             except BaseException:
                 if audio is not None:
                     audio.close()
+                if not existed:
+                    target.unlink(missing_ok=True)
                 raise
             stop = threading.Event()
             thread = None
@@ -299,6 +327,15 @@ class Orchestrator:
             self._recording = _Recording(recorder, thread, stop, started, presenters, engines)
             log.info("recording to %s (sound: %s)", target, audio.description if audio else "none")
             return target
+
+    def _recording_file(self, path: Path | None, overwrite: bool) -> Path:
+        """The file to record to, created now: an unnamed recording gets a fresh name; a named one is checked
+        against the session's inputs and existing files."""
+        if path is None:
+            return recording_path(None)
+        check_output(path, self.input_files(), overwrite=overwrite, force=OVERWRITE_HINT)
+        create_output(path, overwrite=overwrite)
+        return path
 
     def stop_recording(self) -> Path | None:
         """Finish the recording; returns its path (also after a failed write: what was written stays
@@ -360,7 +397,7 @@ class Orchestrator:
             thread.start()
         if self.settings.record is not None:
             try:
-                self.start_recording(self.settings.record)
+                self.start_recording(self.settings.record, overwrite=self.settings.overwrite)
             except (DeviceError, InputError) as exc:
                 log.error("%s; streaming without recording", exc)
 

@@ -17,7 +17,7 @@ from livepresenter.errors import ConfigError, InputError
 from livepresenter.media.image import load_image_rgb
 from livepresenter.presenter.profiles import Profile, default_label, find_profile
 
-__all__ = ["Presenter", "default_label", "load_image_rgb", "load_presenter"]
+__all__ = ["Presenter", "default_label", "load_presenter", "portrait_file"]
 
 
 @dataclass(frozen=True)
@@ -34,13 +34,27 @@ class Presenter:
 
 def load_presenter(spec: str, profiles_dir: Path | None = None) -> Presenter:
     """An image path, or a profile name (looked up in `profiles_dir` alone when given)."""
+    found = _find(spec, profiles_dir)
+    if isinstance(found, Profile):
+        return _from_profile(found)
+    name = _name_from_stem(found.stem)
+    return Presenter(name, default_label(name), load_image_rgb(found), found)
+
+
+def portrait_file(spec: str, profiles_dir: Path | None = None) -> Path:
+    """The image file `spec` stands for, without decoding it: outputs are checked against it before any work."""
+    found = _find(spec, profiles_dir)
+    return found.portrait if isinstance(found, Profile) else found
+
+
+def _find(spec: str, profiles_dir: Path | None) -> Path | Profile:
+    """An existing image path as it is, else the profile of that name."""
     path = Path(spec).expanduser()
     if path.is_file():
-        name = _name_from_stem(path.stem)
-        return Presenter(name, default_label(name), load_image_rgb(path), path)
+        return path
     if path.suffix or len(path.parts) > 1:
         raise InputError(f"portrait image {path} does not exist: check the path, or give a profile name")
-    return _from_profile(find_profile(spec, [profiles_dir] if profiles_dir is not None else None))
+    return find_profile(spec, [profiles_dir] if profiles_dir is not None else None)
 
 
 def _name_from_stem(stem: str) -> str:

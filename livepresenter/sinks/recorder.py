@@ -10,7 +10,6 @@ playable and leaves the live stream alone.
 
 from __future__ import annotations
 
-import errno
 import logging
 import os
 import queue
@@ -26,6 +25,7 @@ import numpy as np
 from livepresenter import __version__
 from livepresenter.errors import DeviceError
 from livepresenter.media.mp4_writer import AudioFormat, Mp4Writer, retag
+from livepresenter.outputs import create_fresh, oserror_reason
 
 log = logging.getLogger(__name__)
 
@@ -102,8 +102,7 @@ class Recorder:
         self._writer.write(frame, timestamp - self.started_at)
 
     def _fail(self, exc: BaseException) -> None:
-        self.error = (f"recording {self.path} stopped: {oserror_reason(exc)}; the live stream goes on "
-                      "(free some disk space, or record to another folder)")
+        self.error = f"recording {self.path} stopped: {oserror_reason(exc, self.path)}; the live stream goes on"
         log.error("%s", self.error)
         try:
             self._writer.close()
@@ -137,18 +136,6 @@ class Recorder:
             log.warning("recording %s: %d frames dropped (encoder too slow)", self.path, self.dropped)
 
 
-def oserror_reason(exc: BaseException) -> str:
-    """What went wrong with a write, in words a user acts on (disk full, no permission, ...)."""
-    code = getattr(exc, "errno", None)
-    if code == errno.ENOSPC:
-        return "the disk is full"
-    if code == errno.EFBIG:
-        return "the file reached the size limit for files"
-    if code in (errno.EACCES, errno.EPERM, errno.EROFS):
-        return "the folder is not writable"
-    return getattr(exc, "strerror", None) or str(exc)
-
-
 def _lower_priority() -> None:
     """Let the animation win the CPU: on Linux niceness is per thread, and x264's threads inherit this one's."""
     if sys.platform.startswith("linux"):
@@ -176,7 +163,8 @@ def provenance(presenters: Sequence[str], engines: Sequence[str], started: datet
 
 
 def recording_path(path: Path | str | None) -> Path:
-    """Where to record: `path`, or a timestamped file in the user's Videos folder; its folder is created.
+    """Where to record: `path`, its folder created; or, without one, a timestamped file in the user's Videos folder,
+    created at once under a name no file has (NAME-2.mp4 when two recordings start within a second).
 
     Raises DeviceError (one line) when the folder cannot be created.
     """
@@ -184,7 +172,12 @@ def recording_path(path: Path | str | None) -> Path:
         import platformdirs
 
         path = Path(platformdirs.user_videos_dir()) / "livepresenter" / f"livepresenter-{datetime.now():%Y%m%d-%H%M%S}.mp4"
-    path = Path(path).expanduser()
+        return create_fresh(_with_folder(path))
+    return _with_folder(Path(path).expanduser())
+
+
+def _with_folder(path: Path) -> Path:
+    """`path`, once its folder exists: the Videos folder (or the studio's output folder) may be new."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

@@ -12,8 +12,8 @@ from pathlib import Path
 
 from livepresenter.config import resolve_checkpoint
 from livepresenter.errors import LivepresenterError
+from livepresenter.outputs import oserror_reason
 from livepresenter.render import RenderResult, RenderSettings, render_video
-from livepresenter.sinks.recorder import oserror_reason
 
 __all__ = ["JobState", "Progress", "RenderJob", "available_engines", "describe_error", "output_path"]
 

@@ -13,6 +13,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--presenter", required=True, help="portrait image or profile name")
     parser.add_argument("--driving", required=True, type=Path, help="video of the face that drives the portrait")
     parser.add_argument("--output", required=True, type=Path, help="MP4 file to write")
+    parser.add_argument("--force", action="store_true",
+                        help="replace --output if it exists (never one of the render's inputs)")
     parser.add_argument("--engine", default="auto",
                         help="auto, landmark or fomm (default auto: fomm when a checkpoint is configured)")
     parser.add_argument("--checkpoint", default=None,
@@ -31,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
 
     settings = RenderSettings(engine=args.engine, checkpoint=args.checkpoint, fomm_config=args.fomm_config,
                               layout=args.layout, size=parse_size(args.size), label=not args.no_label)
-    result = render_video(args.presenter, args.driving, args.output, settings)
+    result = render_video(args.presenter, args.driving, args.output, settings, overwrite=args.force)
     width, height = result.size
     log.info("wrote %s: %d frames, %dx%d at %.6g fps, %s, %s engine, in %.1f s (%.1f frames/s)",
              result.output, result.frames, width, height, result.fps,

@@ -30,6 +30,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--no-label", action="store_true", help="do not draw the 'AI re-enactment' disclosure label")
     parser.add_argument("--record", type=Path, default=None, metavar="OUT.mp4",
                         help="record the output with sound (H.264 + AAC MP4) from the start")
+    parser.add_argument("--force", action="store_true",
+                        help="let --record replace an existing file (never one this run reads: portrait, --source...)")
     parser.add_argument("--audio-source", default=None, metavar="DEVICE_OR_FILE",
                         help="sound for recordings: a microphone's index or part of its name (default: the default "
                              "microphone; python -m sounddevice lists them), or an audio/video file played as if live")
@@ -43,7 +45,8 @@ def settings_from(args: argparse.Namespace):
     return LiveSettings(presenter=args.presenter, source=args.source, engine=args.engine, checkpoint=args.checkpoint,
                         fomm_config=args.fomm_config, precision=args.precision,
                         size=parse_size(args.size), fps=args.fps, vcam=not args.no_vcam, label=not args.no_label,
-                        max_seconds=args.max_seconds, record=args.record, audio_source=args.audio_source)
+                        max_seconds=args.max_seconds, record=args.record, overwrite=args.force,
+                        audio_source=args.audio_source)
 
 
 def run_live(orchestrator, preview: bool) -> dict:
