@@ -535,6 +535,7 @@ class SendTimes:
 
 
 def test_switch_never_stalls_the_virtual_camera(vcam, runtime, driving_dir, portraits_dir, tmp_path, monkeypatch):
+    from livepresenter.daemon import answering
     from livepresenter.pipeline.orchestrator import LiveSettings, Orchestrator
 
     monkeypatch.setenv(profiles.DATA_DIR_ENV, str(tmp_path))
@@ -542,19 +543,19 @@ def test_switch_never_stalls_the_virtual_camera(vcam, runtime, driving_dir, port
     orchestrator = Orchestrator(LiveSettings(source=str(driving_dir / CLIP), engine="landmark", size=(640, 360)))
     sent = SendTimes()
     orchestrator.add_sink(sent)
-    orchestrator.serve_control(ControlServer.listen(runtime))
     running = threading.Thread(target=orchestrator.run)
-    running.start()
-    try:
-        wait_for(lambda: len(sent.times) >= 25, "25 frames")
-        asked = time.monotonic()
-        assert request("switch", presenter="einstein", timeout_s=120) == {"presenter": "Albert Einstein"}
-        answered = time.monotonic()
-        frames_at_answer = len(sent.times)
-        wait_for(lambda: len(sent.times) >= frames_at_answer + 25, "25 more frames")
-    finally:
-        orchestrator.stop()
-        running.join(timeout=60)
+    with answering(ControlServer.listen(runtime), orchestrator):
+        running.start()
+        try:
+            wait_for(lambda: len(sent.times) >= 25, "25 frames")
+            asked = time.monotonic()
+            assert request("switch", presenter="einstein", timeout_s=120) == {"presenter": "Albert Einstein"}
+            answered = time.monotonic()
+            frames_at_answer = len(sent.times)
+            wait_for(lambda: len(sent.times) >= frames_at_answer + 25, "25 more frames")
+        finally:
+            orchestrator.stop()
+            running.join(timeout=60)
     (camera,) = vcam.instances
     times = np.array(sent.times)
     assert len(camera.frames) == len(times) and camera.closed == 1

@@ -118,7 +118,7 @@ def _bundled_portrait() -> Path:
     try:
         import matplotlib
     except ImportError as exc:
-        raise InputError("benchmark: no test media (run it from a clone) and no matplotlib for its sample photo") from exc
+        raise InputError("benchmark: no test media (run it from a clone), no matplotlib for its sample photo") from exc
     return Path(matplotlib.get_data_path()) / "sample_data" / "grace_hopper.jpg"
 
 

@@ -2,8 +2,8 @@
 
 The portraits are prepared as every presenter is (`presenter.preparation`) and animated by the product's one frame
 path (`pipeline.FramePath`, the step the live camera and `render` run, with render's offline reference policy:
-tracking, the engine holding its last pose on lost faces), so the numbers describe what users get. The reference frame for relative
-motion differs by mode:
+tracking, the engine holding its last pose on lost faces), so the numbers describe what users get. The reference
+frame for relative motion differs by mode:
 - self-reconstruction: the source is the clip's frame 0 and so is the reference (motion relative to the source
   itself, as in the FOMM paper's reconstruction protocol);
 - cross-identity: the reference is picked like `render` does, the frame of the first 2 s whose face shape best

@@ -162,6 +162,19 @@ def provenance(presenters: Sequence[str], engines: Sequence[str], started: datet
     }
 
 
+def is_synthetic_recording(path: Path) -> bool:
+    """Whether `path` is a video livepresenter wrote (its provenance tags say so): the demo may replace its own last
+    output, never a file of the user's."""
+    import av
+
+    try:
+        with av.open(str(path)) as container:
+            description = container.metadata.get("description", "")
+    except (OSError, av.FFmpegError):
+        return False
+    return description.startswith("synthetic=yes;") and "generator=livepresenter" in description
+
+
 def recording_path(path: Path | str | None) -> Path:
     """Where to record: `path`, its folder created; or, without one, a timestamped file in the user's Videos folder,
     created at once under a name no file has (NAME-2.mp4 when two recordings start within a second).

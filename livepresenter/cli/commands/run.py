@@ -6,7 +6,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import signal
 import sys
 from pathlib import Path
 
@@ -49,28 +48,6 @@ def settings_from(args: argparse.Namespace):
                         audio_source=args.audio_source)
 
 
-def run_live(orchestrator, preview: bool) -> dict:
-    """Run until Ctrl-C, SIGTERM, the preview closing or --max-seconds; returns the summary."""
-    from livepresenter.sinks.preview import display_available, run_with_preview
-
-    def on_signal(signum, _frame) -> None:
-        log.info("stopping (%s)", signal.Signals(signum).name)
-        orchestrator.stop()
-
-    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        if preview and not display_available():
-            log.warning("no display for --preview (set DISPLAY or run in a desktop session); running without it")
-            preview = False
-        if preview:
-            run_with_preview(orchestrator)
-            return orchestrator.summary()
-        return orchestrator.run()
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-
-
 def report(summary: dict, stats_json: Path | None) -> None:
     latency = (f"latency p50 {summary['latency_ms']['p50']:.0f} ms / p95 {summary['latency_ms']['p95']:.0f} ms"
                if summary["frames_captured"] else "no camera frames (idle motion), so no capture latency")
@@ -81,15 +58,7 @@ def report(summary: dict, stats_json: Path | None) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from livepresenter.control.server import ControlServer
-    from livepresenter.pipeline.orchestrator import Orchestrator
+    from livepresenter.daemon import run_daemon
 
-    control = ControlServer.listen()  # before the camera: a second daemon refuses to start here
-    try:
-        orchestrator = Orchestrator(settings_from(args))
-        orchestrator.set_realface(args.realface)
-        orchestrator.serve_control(control)
-        report(run_live(orchestrator, args.preview), args.stats_json)
-    finally:
-        control.close()
+    report(run_daemon(settings_from(args), realface=args.realface, preview=args.preview), args.stats_json)
     return 0

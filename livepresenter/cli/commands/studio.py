@@ -10,8 +10,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from livepresenter.daemon.preview import display_available
     from livepresenter.errors import DeviceError
-    from livepresenter.sinks.preview import display_available
 
     if not display_available():
         raise DeviceError("no display for the studio: run it in a desktop session (DISPLAY or WAYLAND_DISPLAY set), "

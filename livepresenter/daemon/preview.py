@@ -41,7 +41,7 @@ def run_with_preview(orchestrator) -> None:
             self._timer.start(15)
 
         def _tick(self) -> None:
-            if orchestrator._stop.is_set():
+            if orchestrator.stopping.is_set():
                 self.close()
                 return
             frame = orchestrator.preview_slot.take(timeout=0)
