@@ -17,6 +17,7 @@ class ExitStatus(enum.IntEnum):
     BAD_INPUT = 3
     DEVICE_UNAVAILABLE = 4
     DAEMON_NOT_RUNNING = 5
+    PARTIAL_INPUT = 6
     INTERRUPTED = 130
     BROKEN_PIPE = 141
     """stdout was closed before everything was printed (`livepresenter status | head -1`): 128 + SIGPIPE, the
@@ -44,6 +45,12 @@ class InputError(LivepresenterError):
 class OutputError(InputError):
     """An output file that must not or cannot be written: an input of the run, an existing file without --force,
     a folder that is missing or read-only, a second recording while one is being written."""
+
+
+class PartialInputError(InputError):
+    """The driving video ended early (truncated or damaged): what could be read was rendered and kept."""
+
+    exit_status = ExitStatus.PARTIAL_INPUT
 
 
 class CheckpointError(InputError):

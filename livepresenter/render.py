@@ -4,6 +4,7 @@ The per-frame work is the live presenter's own (`pipeline.FramePath`) with the o
 video is streamed twice (a short first pass over the reference window, then every frame from the start). This module
 keeps the driving video's audio, shows progress, and writes to a temporary file that replaces the output only when
 complete.
+A driving video that is truncated or damaged is rendered as far as it can be read, and the result says so.
 """
 
 from __future__ import annotations
@@ -49,6 +50,9 @@ class RenderSettings:
 
 @dataclass(frozen=True)
 class RenderResult:
+    """cut_short: one line saying that the driving video ended before the frames its container claims (truncated
+    or damaged), None when it was read to its end."""
+
     output: Path
     frames: int
     frames_without_face: int
@@ -57,6 +61,7 @@ class RenderResult:
     has_audio: bool
     engine: str
     elapsed_s: float
+    cut_short: str | None = None
 
 
 def render_video(
@@ -81,7 +86,7 @@ def render_video(
                                      layout=settings.layout, size=settings.size, label=settings.label)
         path = FramePath(prepared, FaceTracker(), reference_window=round(settings.reference_window_s * reader.fps),
                          when_lost="hold")
-        path.pick_reference(reader)
+        path.pick_reference(reader.frames(stop_at_damage=True))
         compositor = prepared.compositor
         with _writing(output):
             writer = Mp4Writer(partial, compositor.size, reader.fps, audio_from=driving, audio_start_s=reader.start_s)
@@ -101,7 +106,21 @@ def render_video(
         has_audio=writer.has_audio,
         engine=prepared.engine.name,
         elapsed_s=time.perf_counter() - started,
+        cut_short=_cut_short(reader, writer.frames_written, output),
     )
+
+
+def _cut_short(reader: VideoReader, frames_read: int, output: Path) -> str | None:
+    """One line when the driving video ended before its end (a decoding error, or fewer frames than its container
+    claims: a truncated file decodes cleanly up to where it was cut)."""
+    claimed = reader.frame_count
+    ended_early = frames_read < claimed if claimed is not None else reader.damage is not None
+    if not ended_early:
+        return None
+    read = f"{frames_read} of the {claimed} frames its container claims" if claimed else f"{frames_read} frames"
+    why = f"a frame cannot be decoded: {reader.damage}" if reader.damage else "the file is cut short"
+    return (f"{reader.path} ended early: only {read} could be read ({why}); {output} holds the {frames_read} frames "
+            "rendered from them")
 
 
 @contextlib.contextmanager
@@ -141,9 +160,9 @@ def _remove_partial(partial: Path) -> None:
 
 
 def _with_progress(reader: VideoReader, enabled: bool) -> Iterator[Frame]:
-    """Frames of `reader` with a progress bar (frames, fps, ETA) on stderr."""
+    """Frames of `reader`, up to any damage, with a progress bar (frames, fps, ETA) on stderr."""
     from tqdm import tqdm
 
-    with tqdm(reader, total=reader.frame_count, unit="frame", desc="render", file=sys.stderr,
-              disable=not enabled, dynamic_ncols=True) as frames:
+    with tqdm(reader.frames(stop_at_damage=True), total=reader.frame_count, unit="frame", desc="render",
+              file=sys.stderr, disable=not enabled, dynamic_ncols=True) as frames:
         yield from frames

@@ -332,6 +332,36 @@ def test_a_failing_clean_up_does_not_hide_the_error(driving_dir: Path, portraits
     assert not out.exists()
 
 
+@pytest.mark.parametrize("damage", ["cut short", "zeroed frame"])
+def test_a_damaged_driving_video_is_rendered_as_far_as_it_goes_and_said(damage: str, driving_dir: Path,
+                                                                       portraits_dir: Path, tmp_path: Path,
+                                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    """A real clip cut at 30 % of its bytes (its index is at the front, so the frames decode cleanly up to the cut),
+    or with the data of its 31st video frame zeroed (decoding fails there): the output keeps what was read (sound
+    included), and says so."""
+    data = (driving_dir / GRID).read_bytes()
+    driving = tmp_path / "damaged.mp4"
+    if damage == "cut short":
+        driving.write_bytes(data[:len(data) * 30 // 100])
+    else:
+        with av.open(str(driving_dir / GRID)) as container:
+            packet = [p for p in container.demux(video=0) if p.size][30]
+            start, end = packet.pos, packet.pos + packet.size
+        driving.write_bytes(data[:start] + bytes(end - start) + data[end:])
+    out = tmp_path / "out.mp4"
+    status = _render("--presenter", str(portraits_dir / NEWTON), "--driving", str(driving), "--output", str(out),
+                     "--layout", "portrait")
+    assert status == ExitStatus.PARTIAL_INPUT
+    (error,) = [line for line in capsys.readouterr().err.splitlines() if line.startswith("livepresenter: error:")]
+    result = _decode(out)  # kept, and playable
+    frames = len(result.frames)
+    assert 0 < frames < 75 and result.audio_codec == "aac"
+    assert f"{driving} ended early: only {frames} of the 75 frames its container claims could be read" in error
+    assert ("the file is cut short" if damage == "cut short" else "a frame cannot be decoded") in error
+    assert str(out) in error
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["damaged.mp4", "out.mp4"]
+
+
 @pytest.mark.skipif(not Path("/proc/self/statm").exists(), reason="resident memory is read from /proc (Linux only)")
 def test_memory_stays_flat_over_a_long_render(driving_dir: Path, portraits_dir: Path, tmp_path: Path,
                                               ffmpeg: str) -> None:

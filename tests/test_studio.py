@@ -120,6 +120,19 @@ def test_a_full_disk_is_a_message_and_leaves_no_file(qtbot, studio, clip, monkey
     assert outputs(studio) == []
 
 
+def test_a_truncated_video_is_rendered_as_far_as_it_goes_and_said(qtbot, studio, tmp_path):
+    data = GRID_CLIP.read_bytes()
+    cut = tmp_path / "cut.mp4"
+    cut.write_bytes(data[:len(data) * 30 // 100])  # its index is at the front: frames decode up to the cut
+    assert studio.set_video(cut)
+    studio.generate()
+    wait_for_job(qtbot, studio)
+    (output,) = outputs(studio)
+    frames = sum(1 for _ in VideoReader(output))
+    assert 0 < frames < 75 and studio.result == output
+    assert studio.message.text().startswith(f"{cut} ended early: only {frames} of the 75 frames its container claims")
+
+
 def test_an_unreadable_video_is_a_message(studio, clip, tmp_path):
     broken = tmp_path / "broken.mp4"
     broken.write_bytes(b"not a video" * 100)

@@ -24,7 +24,8 @@ class VideoReader:
 
     fps: the average frame rate as an exact fraction (24000/1001 stays exact); frame_count: from the container,
     None when it does not say; size: (width, height); start_s: the first frame's time in the file, which is where
-    the audio has to be cut to stay in sync; has_audio: whether the file has an audio stream.
+    the audio has to be cut to stay in sync; has_audio: whether the file has an audio stream; damage: why the last
+    `frames(stop_at_damage=True)` ended before the end of the file, None when it did not.
     Each iteration opens the file again and yields Frame objects from the first frame; nothing stays open
     between iterations, so a reader needs no closing.
     """
@@ -40,11 +41,22 @@ class VideoReader:
             self.frame_count: int | None = stream.frames or None
             self.start_s = float(stream.start_time * stream.time_base) if stream.start_time is not None else 0.0
             self.has_audio = bool(container.streams.audio)
+        self.damage: str | None = None
         if not self.fps:
             log.warning("%s does not state its frame rate; assuming %s fps", self.path, _FALLBACK_FPS)
             self.fps = _FALLBACK_FPS
 
     def __iter__(self) -> Iterator[Frame]:
+        return self.frames()
+
+    def frames(self, *, stop_at_damage: bool = False) -> Iterator[Frame]:
+        """The frames from the first; one that cannot be decoded raises InputError.
+
+        stop_at_damage: a decoding error after the first frame ends the frames instead, and `damage` says what it
+        was: what comes before a damaged stretch is still worth using (a render keeps it and says so).
+        """
+        self.damage = None
+        decoded = 0
         with _open(self.path) as container:
             stream = container.streams.video[0]
             stream.thread_type = "AUTO"
@@ -52,7 +64,11 @@ class VideoReader:
                 for index, frame in enumerate(container.decode(stream)):
                     time_s = frame.time - self.start_s if frame.time is not None else index / self.fps
                     yield Frame(index, float(time_s), frame.to_ndarray(format="rgb24"))
+                    decoded += 1
             except av.FFmpegError as exc:
+                if stop_at_damage and decoded:
+                    self.damage = getattr(exc, "strerror", None) or str(exc)
+                    return
                 raise InputError(f"cannot decode {self.path}: {exc}; the file may be truncated or corrupt") from None
 
 

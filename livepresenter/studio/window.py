@@ -398,6 +398,8 @@ class StudioWindow(QMainWindow):
             self.progress_label.setText(f"{result.frames} frames in {result.elapsed_s:.0f} s "
                                         f"({result.engine} engine, {'with' if result.has_audio else 'no'} sound)")
             self.show_result(result.output)
+            if result.cut_short:
+                self.show_message(result.cut_short)
         elif job.state is JobState.CANCELLED:
             self.progress_label.setText("cancelled: no file was written")
         else:

@@ -29,6 +29,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from livepresenter.config import parse_size
+    from livepresenter.errors import PartialInputError
     from livepresenter.render import RenderSettings, render_video
 
     settings = RenderSettings(engine=args.engine, checkpoint=args.checkpoint, fomm_config=args.fomm_config,
@@ -42,4 +43,6 @@ def run(args: argparse.Namespace) -> int:
     if result.frames_without_face:
         log.warning("%d of %d driving frames had no face; the last good pose was held over them",
                     result.frames_without_face, result.frames)
+    if result.cut_short:
+        raise PartialInputError(result.cut_short)
     return 0
