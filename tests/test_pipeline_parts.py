@@ -127,3 +127,17 @@ def test_closed_source_reports_lost(driving_dir):
     source.close()
     with pytest.raises(SourceLost):
         source.read()
+
+
+def test_a_portrait_without_a_face_fails_before_the_camera_is_opened(tmp_path):
+    """The presenter is prepared first: with a face-less portrait and no camera, the error is the portrait's (the
+    camera was never opened, so it cannot be left open)."""
+    import cv2
+
+    from livepresenter.errors import NoFaceError
+    from livepresenter.pipeline.orchestrator import LiveSettings, Orchestrator
+
+    wallpaper = tmp_path / "wallpaper.png"
+    cv2.imwrite(str(wallpaper), np.random.default_rng(0).integers(0, 255, (300, 240, 3), dtype=np.uint8))
+    with pytest.raises(NoFaceError, match="wallpaper.png"):
+        Orchestrator(LiveSettings(presenter=str(wallpaper), source="9", engine="landmark", vcam=False))
