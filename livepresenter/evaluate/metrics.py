@@ -14,8 +14,9 @@ FOMM paper it is counted (`missing_faces`, the numerator of its "missing keypoin
 which cannot be measured on it. Reports show the count next to AKD so a face-destroying engine cannot hide there.
 
 Cross-identity (a portrait driven by someone else): `id_dist` is the mean embedding distance of the output frames
-from the portrait; the mouth follows the speaker when the inner-lip gap (points 62-66, divided by the outer eye
-corner distance 36-45) of the output correlates over time with the driving one (`mouth_corr`, Pearson) at a
+from the portrait; the mouth follows the speaker when the lip opening (`face.geometry.lip_opening`: the inner-lip
+pairs along the face's down direction, over the outer-eye-corner distance) of the output correlates over time with
+the driving one (`mouth_corr`, Pearson) at a
 similar amplitude (`mouth_amp`, ratio of standard deviations, output over driving).
 """
 
@@ -178,7 +179,7 @@ class CrossIdentityScores:
 def cross_identity_scores(
     outputs: Sequence[Observation], drivings: Sequence[Observation], portrait_embedding: np.ndarray
 ) -> CrossIdentityScores:
-    """Identity kept (output vs portrait embedding) and mouth followed (output vs driving inner-lip gap)."""
+    """Identity kept (output vs portrait embedding) and mouth followed (output vs driving lip opening)."""
     if not len(outputs) == len(drivings) > 0:
         raise ValueError(f"need the same non-zero number of outputs and drivings, got {len(outputs)}, {len(drivings)}")
     id_dist = [_embedding_distance(o.embedding, portrait_embedding) for o in outputs if o.found]
