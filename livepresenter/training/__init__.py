@@ -1,0 +1,1 @@
+"""Fine-tuning FOMM on a lecturer's own footage (`livepresenter train`)."""
