@@ -18,6 +18,7 @@ _LEFT, _RIGHT, _TOP, _BOTTOM = 64, 190, 34, 44
 _COLOURS = {  # BGR
     "total": (30, 30, 30),
     "perceptual": (180, 110, 30),
+    "pyramid_l1": (180, 110, 30),
     "equivariance_value": (30, 130, 240),
     "equivariance_jacobian": (60, 160, 60),
     "generator_gan": (160, 60, 160),

@@ -6,7 +6,7 @@ perceptual, equivariance and optionally the GAN losses — saving a checkpoint i
 end and every ten minutes, then draw the loss curve and evaluate the starting weights and the result on the
 held-back test videos.
 
-The first two steps are timed, and the run says what the rest will take before going on. On a CUDA GPU the
+Its first steps are timed, and the run says what the rest will take before going on. On a CUDA GPU the
 networks run under autocast (bf16 where the GPU has it, else fp16 with a gradient scaler); the losses and the
 equivariance algebra stay in float32. Every draw of a step (the pairs, their augmentation, the random warps) comes
 from (seed, step), so a resumed run continues exactly as the uninterrupted one would have.
@@ -45,6 +45,8 @@ log = logging.getLogger(__name__)
 
 SAVE_EVERY_S = 600.0
 """A checkpoint at least this often (and at every epoch end), so that a crash costs at most this much work."""
+TIMED_STEPS = 3
+"""The estimate is the mean time of the steps after the first (which warms up), checkpoint writes included."""
 AVERAGE_OVER = 10
 """loss_first and loss_last are means over this many steps (fewer in short runs): one batch's loss is noisy."""
 VGG_FALLBACK_NOTE = ("no VGG19 weights given (--vgg19, or train.vgg19 in config.toml): the perceptual loss is an L1 "
@@ -256,6 +258,7 @@ class Trainer:
         }
         self.perceptual = PerceptualLoss(params["scales"], self.weights["perceptual"], vgg,
                                          common["num_channels"]).to(device)
+        self.reconstruction = "perceptual" if vgg is not None else "pyramid_l1"  # its name in the losses
         self.pyramid = ImagePyramid(params["scales"], common["num_channels"]).to(device)
         self.losses: dict[str, list[float]] = {}
         self.step = self.epoch = 0
@@ -318,17 +321,18 @@ class Trainer:
         start = self.step
         bar = _progress_bar(total, start, progress)
         try:
-            previous_end = time.perf_counter()
+            warm_since = time.perf_counter()
             for source, driving in batches:
                 terms = self._step(source.to(self.device, non_blocking=True),
                                    driving.to(self.device, non_blocking=True))
                 self.step += 1
                 for name, value in terms.items():
                     self.losses.setdefault(name, []).append(value)
-                if self.step - start == 2:  # the first step warms up (allocations, kernel choices)
-                    self.seconds_per_step = time.perf_counter() - previous_end
+                if self.step - start == 1:  # the first step warms up (allocations, kernel choices): not timed
+                    warm_since = time.perf_counter()
+                elif self.step - start == 1 + TIMED_STEPS:
+                    self.seconds_per_step = (time.perf_counter() - warm_since) / TIMED_STEPS
                     self._say_estimate(total)
-                previous_end = time.perf_counter()
                 if bar is not None:
                     bar.update(1)
                     bar.set_postfix(loss=f"{terms['total']:.4g}", refresh=False)
@@ -359,7 +363,7 @@ class Trainer:
             kp_source = self.kp_detector(source)
             kp_driving = self.kp_detector(driving)
             prediction = self.generator(source, kp_driving=kp_driving, kp_source=kp_source)["prediction"]
-            terms = {"perceptual": self.perceptual(prediction, driving).float()}
+            terms = {self.reconstruction: self.perceptual(prediction, driving).float()}
         if "discriminator" in self.modules:
             terms.update(self._gan_terms(prediction, driving, kp_driving, autocast))
         transform = params["transform_params"]
