@@ -30,7 +30,8 @@ from livepresenter.training.pairs import PairBatches
 from tests.conftest import DRIVING, FIXTURES
 
 INIT = FIXTURES / "dev-small-cpk.pth.tar"
-OFFICIAL_KEYS = {"generator", "kp_detector", "optimizer_generator", "optimizer_kp_detector", "epoch"}
+OFFICIAL_KEYS = {"generator", "kp_detector", "discriminator", "optimizer_generator", "optimizer_kp_detector",
+                 "optimizer_discriminator", "epoch"}
 
 
 @pytest.fixture(autouse=True)
@@ -189,11 +190,14 @@ def test_train_lowers_the_loss_writes_the_official_layout_and_evaluates(videos, 
     data = state_of(out)
     assert OFFICIAL_KEYS <= set(data) and data["step"] == 30 and data["epoch"] == 15
     assert len(data["losses"]["total"]) == 30
-    # The official loader's way: strict load_state_dict of each module, and Adam states that fit.
+    # The official Logger.load_cpk's way: strict load_state_dict of each module and each optimiser (the untrained
+    # discriminator's too: the official train.py needs it to resume).
     kp_detector, generator = build_models(load_config(tiny_config))
-    kp_detector.load_state_dict(data["kp_detector"])
-    generator.load_state_dict(data["generator"])
-    torch.optim.Adam(generator.parameters()).load_state_dict(data["optimizer_generator"])
+    discriminator = MultiScaleDiscriminator(**yaml.safe_load(tiny_config.read_text())["model_params"][
+        "discriminator_params"])
+    for name, module in (("generator", generator), ("kp_detector", kp_detector), ("discriminator", discriminator)):
+        module.load_state_dict(data[name])
+        torch.optim.Adam(module.parameters()).load_state_dict(data[f"optimizer_{name}"])
     # load_fomm gives the same networks, hence identical outputs.
     model = load_fomm(out, tiny_config)
     image = torch.rand(2, 3, 64, 64)

@@ -1,8 +1,9 @@
 """Training checkpoints in the official layout, written so that an interruption never costs the last good one.
 
-The file holds what first-order-model's `Logger.save_cpk` writes — `generator`, `kp_detector`, `discriminator` (when
-trained), `optimizer_generator`, `optimizer_kp_detector`, `optimizer_discriminator` (when trained) and `epoch` —
-so `load_fomm` and the official code read it, plus two keys of ours that both ignore: `step` (steps done) and
+The file holds what first-order-model's `Logger.save_cpk` writes — `generator`, `kp_detector`, `discriminator`,
+`optimizer_generator`, `optimizer_kp_detector`, `optimizer_discriminator` and `epoch` (the discriminator and its
+optimiser even when it is not trained, as in vox-256's files: the official train.py needs them to resume) — so
+`load_fomm` and the official code read it, plus two keys of ours that both ignore: `step` (steps done) and
 `losses` (the per-step loss terms, for the curve). Only tensors, numbers and plain containers go in,
 so it loads with `torch.load(..., weights_only=True)`.
 

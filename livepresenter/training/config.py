@@ -2,7 +2,7 @@
 
 `livepresenter.fomm.config` keeps only `model_params` (inference needs no more); training also needs the losses'
 weights, the optimiser's settings and the epoch length, which default to the official vox-256 values below. Naming a
-variant (`vox-adv-256`) or passing `--adv` turns on the adversarial variant's discriminator and its GAN terms.
+variant (`vox-adv-256`) or passing `--adv` trains the adversarial variant's discriminator with its GAN terms.
 """
 
 from __future__ import annotations
@@ -35,6 +35,9 @@ VOX_TRAIN_PARAMS: dict = {
         "equivariance_jacobian": 10,
     },
 }
+VOX_DISCRIMINATOR: dict = {"scales": [1], "block_expansion": 32, "max_features": 512, "num_blocks": 4, "sn": True}
+"""vox-256's discriminator (spectral norm, the image alone). vox-256 does not train it, but its checkpoints hold it
+and its optimiser, and first-order-model's train.py needs both to resume from a file: so every checkpoint has them."""
 ADV_DISCRIMINATOR: dict = {"scales": [1], "block_expansion": 32, "max_features": 512, "num_blocks": 4,
                            "use_kp": True}
 """vox-adv-256's discriminator (no spectral norm, the keypoints' Gaussians as extra input channels): used with
@@ -43,17 +46,17 @@ ADV_DISCRIMINATOR: dict = {"scales": [1], "block_expansion": 32, "max_features":
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """The networks' config, the training parameters (official names) and the discriminator's, None when the run
-    has no GAN term."""
+    """The networks' config, the training parameters (official names) and the discriminator's; `adversarial`: the
+    discriminator is trained and the GAN terms count (generator_gan > 0)."""
 
     model: FommConfig
     train_params: dict
-    discriminator_params: dict | None
+    discriminator_params: dict
     label: str
 
     @property
     def adversarial(self) -> bool:
-        return self.discriminator_params is not None
+        return bool(self.train_params["loss_weights"]["generator_gan"])
 
 
 def read_train_config(config: str | Path | None, adv: bool = False) -> TrainConfig:
@@ -69,12 +72,11 @@ def read_train_config(config: str | Path | None, adv: bool = False) -> TrainConf
         data = yaml.safe_load(Path(config).read_text())  # load_config has just read and checked it
     train = _merged(VOX_TRAIN_PARAMS, data.get("train_params") or {})
     weights = train["loss_weights"]
-    adv = adv or bool(weights.get("generator_gan"))
-    discriminator = None
     if adv:
         weights["generator_gan"] = weights.get("generator_gan") or 1
-        given = data.get("model_params", {}).get("discriminator_params")
-        discriminator = copy.deepcopy(given if isinstance(given, dict) else ADV_DISCRIMINATOR)
+    given = data.get("model_params", {}).get("discriminator_params")
+    discriminator = copy.deepcopy(given if isinstance(given, dict) else
+                                  ADV_DISCRIMINATOR if weights["generator_gan"] else VOX_DISCRIMINATOR)
     _check(train, label)
     return TrainConfig(model, train, discriminator, label)
 

@@ -243,12 +243,12 @@ class Trainer:
         self.weights = params["loss_weights"]
         self.batch = settings.batch or params["batch_size"]
         common = config.model.model_params["common_params"]
+        torch.manual_seed(settings.seed)  # from scratch, the starting weights come from the seed too
         self.kp_detector, self.generator = build_models(config.model)
-        self.modules: dict[str, torch.nn.Module] = {"generator": self.generator, "kp_detector": self.kp_detector}
-        if config.discriminator_params is not None:
-            self.discriminator = MultiScaleDiscriminator(**config.discriminator_params, num_kp=common["num_kp"],
-                                                         num_channels=common["num_channels"])
-            self.modules["discriminator"] = self.discriminator
+        self.discriminator = MultiScaleDiscriminator(**config.discriminator_params, num_kp=common["num_kp"],
+                                                     num_channels=common["num_channels"])
+        self.modules: dict[str, torch.nn.Module] = {"generator": self.generator, "kp_detector": self.kp_detector,
+                                                    "discriminator": self.discriminator}
         self._start_weights()
         for module in self.modules.values():
             module.to(device).train()
@@ -289,10 +289,10 @@ class Trainer:
         data = _read(init)
         _fit(self.kp_detector, "kp_detector", data, init, self.config.label)
         _fit(self.generator, "generator", data, init, self.config.label)
-        if "discriminator" in self.modules:
-            try:
-                self.discriminator.load_state_dict(data.get("discriminator") or {})
-            except RuntimeError:
+        try:
+            self.discriminator.load_state_dict(data.get("discriminator") or {})
+        except RuntimeError:
+            if self.config.adversarial:
                 log.info("%s holds no discriminator of this shape: the discriminator starts fresh", init)
 
     def learning_rate_scale(self, step: int) -> float:
@@ -364,7 +364,7 @@ class Trainer:
             kp_driving = self.kp_detector(driving)
             prediction = self.generator(source, kp_driving=kp_driving, kp_source=kp_source)["prediction"]
             terms = {self.reconstruction: self.perceptual(prediction, driving).float()}
-        if "discriminator" in self.modules:
+        if self.config.adversarial:
             terms.update(self._gan_terms(prediction, driving, kp_driving, autocast))
         transform = params["transform_params"]
         warp = RandomWarp(len(driving), transform["sigma_affine"], transform["sigma_tps"], transform["points_tps"],
@@ -383,7 +383,7 @@ class Trainer:
         self.scaler.update()
         values = {name: float(value.detach()) for name, value in terms.items()}
         values["total"] = float(total.detach())
-        if "discriminator" in self.modules:
+        if self.config.adversarial:
             values["discriminator"] = self._discriminator_step(prediction.detach(), driving, kp_driving, autocast)
         return values
 
