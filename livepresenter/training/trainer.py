@@ -20,7 +20,7 @@ import os
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -117,7 +117,6 @@ class TrainResult:
     frames: FrameSet
     eval_init: dict | None = None
     eval_result: dict | None = None
-    notes: tuple[str, ...] = field(default=())
 
     def to_json(self) -> dict:
         return {"steps": self.steps, "loss_first": self.loss_first, "loss_last": self.loss_last,

@@ -83,7 +83,11 @@ def configured_vgg19() -> Path | None:
 
 def summary(result: TrainResult) -> str:
     """What was written, the loss, and the evaluation before and after as a markdown table."""
+    frames = result.frames
+    skipped = f", {len(frames.skipped)} skipped" if frames.skipped else ""
     lines = [f"checkpoint: {result.checkpoint} ({result.steps} steps on {result.device})",
+             (f"videos: {len(frames.train)} for training, {len(frames.test)} held back for the test{skipped} "
+              f"(face crops in {frames.root})"),
              f"loss curve: {result.loss_curve}"]
     if result.loss_first is not None and result.loss_last is not None:
         lines.append(f"loss: {result.loss_first:.4g} at the start, {result.loss_last:.4g} at the end")
