@@ -211,7 +211,7 @@ def test_train_lowers_the_loss_writes_the_official_layout_and_evaluates(videos, 
 
 
 def test_the_checkpoint_holds_the_trained_networks(videos, frames_dir, tiny_config, tmp_path):
-    from livepresenter.training.trainer import Trainer, read_train_config
+    from livepresenter.training.trainer import Trainer
 
     run = settings(videos, frames_dir, tiny_config, tmp_path / "a.pth.tar", steps=3)
     frames = prepare_frames([videos / n for n in sorted(os.listdir(videos))], frames_dir, 64, progress=False)
@@ -282,6 +282,19 @@ def test_adversarial_training_saves_the_discriminator(videos, frames_dir, tiny_c
     assert result.steps == 2 and bool(torch.isfinite(data["losses"]["total"]).all())
     MultiScaleDiscriminator(**read_train_config(str(tiny_config), adv=True).discriminator_params).load_state_dict(
         data["discriminator"])
+
+
+def test_the_mixed_precision_step_runs(videos, frames_dir, tiny_config, tmp_path):
+    """The GPU's bf16 autocast path, run on the CPU (no GPU here): every dtype meets, the GAN terms included."""
+    from livepresenter.training.trainer import Trainer
+
+    run = settings(videos, frames_dir, tiny_config, tmp_path / "bf16.pth.tar", steps=2, adv=True)
+    frames = prepare_frames([videos / n for n in sorted(os.listdir(videos))], frames_dir, 64, progress=False)
+    trainer = Trainer(read_train_config(str(tiny_config), adv=True), run, torch.device("cpu"), None)
+    trainer.amp = torch.bfloat16
+    trainer.run(frames, progress=False, report=lambda _: None)
+    assert all(len(values) == 2 and np.isfinite(values).all() for values in trainer.losses.values())
+    assert {"generator_gan", "feature_matching", "discriminator"} <= set(trainer.losses)
 
 
 # -- bad input: one line ------------------------------------------------------------------------------------------
