@@ -19,7 +19,7 @@ LAYERS = [
     {"engine", "compose"},                               # animating the portrait, framing the output
     {"presenter", "sinks"},                              # presenters made ready; virtual camera, recorder
     {"pipeline"},                                        # the frame path and the live host around it
-    {"render", "evaluate", "control"},                   # offline drivers; the control protocol
+    {"render", "evaluate", "training", "control"},       # offline drivers; the control protocol
     {"daemon"},                                          # the live process: control socket, signals, preview
     {"cli", "tray", "studio", "bench", "__main__"},      # what people run
 ]

@@ -29,6 +29,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "render": ("render", "re-enact a driving video offline into an MP4, its audio kept"),
     "bench": ("bench", "measure engine speed and render memory (bench fomm | landmark | render)"),
     "eval": ("eval", "measure re-enactment quality on real clips (L1, AKD, AED, identity, mouth)"),
+    "train": ("train", "fine-tune FOMM on your own videos (checkpoint, loss curve, evaluation before and after)"),
     "profiles": ("profiles", "presenter profiles: list, add, show, remove"),
     "studio": ("studio", "a window to make a lecture video as the figure: presenter, video, generate, watch"),
     "tray": ("tray", "tray icon to drive the daemon (starts one if none runs)"),

@@ -49,6 +49,7 @@ from livepresenter.studio.jobs import (
 )
 from livepresenter.studio.player import VideoPlayer, show_rgb
 from livepresenter.studio.settings import StudioSettings, load_settings, save_settings
+from livepresenter.studio.training import TrainDialog
 from livepresenter.studio.webcam import WebcamRecording
 from livepresenter.tray.icons import presenter_icon
 
@@ -135,6 +136,8 @@ class StudioWindow(QMainWindow):
         self.job: RenderJob | None = None
         self.recording: WebcamRecording | None = None
         self.result: Path | None = None
+        self.training: TrainDialog | None = None
+        self.menuBar().addMenu("&Tools").addAction("Train on my videos…", self.train_on_videos)
 
         self.presenters = QListWidget()
         self.presenters.currentItemChanged.connect(lambda *_: self._remember())
@@ -406,6 +409,14 @@ class StudioWindow(QMainWindow):
             self.progress_label.setText("failed: no file was written")
             self.show_message(job.error or "the render failed")
 
+    def train_on_videos(self) -> TrainDialog:
+        """Open (or bring back) the training dialog: `livepresenter train` in the background."""
+        if self.training is None:
+            self.training = TrainDialog(self.settings.output_folder, self)
+        self.training.show()
+        self.training.raise_()
+        return self.training
+
     # -- result -----------------------------------------------------------------------------------------------
     def show_result(self, path: Path) -> None:
         self.result = path
@@ -451,4 +462,6 @@ class StudioWindow(QMainWindow):
             self.job.wait()
         if self.recording is not None:
             self.stop_recording()
+        if self.training is not None:
+            self.training.close()  # cancels a running training; its last checkpoint stays
         super().closeEvent(event)
