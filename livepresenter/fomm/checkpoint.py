@@ -68,7 +68,7 @@ _ZIP_MAGIC = b"PK\x03\x04"  # torch.save since 1.6
 _LEGACY_MAGIC = b"\x80\x02\x8a\x0a"  # torch.save before 1.6: a protocol-2 pickle of its magic number (a long)
 
 
-def _read(path: Path) -> dict:
+def read_checkpoint(path: Path) -> dict:
     """The checkpoint's dict, or one CheckpointError line that says what the file is instead."""
     if not path.is_file():
         raise CheckpointError(f"FOMM checkpoint {path} does not exist: {OBTAIN_HINT}")
@@ -104,7 +104,9 @@ def _cut_off_torch_name(name: str) -> bool:
     return module.split(".")[0] == "torch" and module in sys.modules and not hasattr(sys.modules[module], attribute)
 
 
-def _fit(module: nn.Module, name: str, data: dict, path: Path, config_label: str) -> None:
+def load_weights(module: nn.Module, name: str, data: dict, path: Path, config_label: str) -> None:
+    """Load `data[name]` (a state dict of the checkpoint at `path`) into `module`, strictly; every mismatch is one
+    CheckpointError line naming the first tensors that do not fit `config_label`."""
     state = data.get(name)
     if not isinstance(state, dict):
         found = ", ".join(sorted(map(str, data))) or "nothing"
@@ -133,8 +135,8 @@ def load_fomm(checkpoint: str | Path, config: str | Path | None = None, device: 
     path = Path(checkpoint)
     cfg = load_config(config)
     kp_detector, generator = build_models(cfg, align_corners=align_corners)
-    data = _read(path)
+    data = read_checkpoint(path)
     config_label = str(config or "vox-256")
-    _fit(kp_detector, "kp_detector", data, path, config_label)
-    _fit(generator, "generator", data, path, config_label)
+    load_weights(kp_detector, "kp_detector", data, path, config_label)
+    load_weights(generator, "generator", data, path, config_label)
     return FommModel(kp_detector.to(device).eval(), generator.to(device).eval(), cfg, path)

@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from livepresenter.errors import CheckpointError, OutputError
-from livepresenter.fomm.checkpoint import _fit
+from livepresenter.fomm.checkpoint import load_weights
 from livepresenter.outputs import oserror_reason
 
 __all__ = ["restore", "save_atomically", "state_dict_cpu", "training_checkpoint"]
@@ -85,7 +85,7 @@ def restore(modules: dict[str, nn.Module], optimizers: dict[str, torch.optim.Opt
                 raise CheckpointError(f"{path}: its discriminator does not fit the config's discriminator_params; "
                                       "resume with the --config it was trained with") from None
         else:
-            _fit(module, name, data, path, config_label)
+            load_weights(module, name, data, path, config_label)
     for name, optimizer in optimizers.items():
         key = f"optimizer_{name}"
         if not isinstance(data.get(key), dict):

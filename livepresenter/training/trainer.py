@@ -28,7 +28,7 @@ import torch
 
 from livepresenter.errors import ConfigError, DeviceError, OutputError
 from livepresenter.fomm import load_fomm
-from livepresenter.fomm.checkpoint import _fit, _read, build_models
+from livepresenter.fomm.checkpoint import build_models, load_weights, read_checkpoint
 from livepresenter.outputs import check_output, create_output
 from livepresenter.training.checkpoints import restore, save_atomically, training_checkpoint
 from livepresenter.training.config import TrainConfig, read_train_config
@@ -262,7 +262,7 @@ class Trainer:
         self.losses: dict[str, list[float]] = {}
         self.step = self.epoch = 0
         if settings.resume:
-            self.epoch, self.step, self.losses = restore(self.modules, self.optimizers, _read(settings.out),
+            self.epoch, self.step, self.losses = restore(self.modules, self.optimizers, read_checkpoint(settings.out),
                                                          settings.out, config.label)
             log.info("resuming %s at step %d", settings.out, self.step)
         self.steps_per_epoch = 1
@@ -285,9 +285,9 @@ class Trainer:
                 jacobian.weight.data.zero_()
                 jacobian.bias.data.copy_(torch.tensor([1.0, 0, 0, 1]).repeat(jacobian.out_channels // 4))
             return
-        data = _read(init)
-        _fit(self.kp_detector, "kp_detector", data, init, self.config.label)
-        _fit(self.generator, "generator", data, init, self.config.label)
+        data = read_checkpoint(init)
+        load_weights(self.kp_detector, "kp_detector", data, init, self.config.label)
+        load_weights(self.generator, "generator", data, init, self.config.label)
         try:
             self.discriminator.load_state_dict(data.get("discriminator") or {})
         except RuntimeError:
