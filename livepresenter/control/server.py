@@ -281,8 +281,10 @@ class _Args:
     def text(self, key: str, required: bool = True) -> str | None:
         return self._get(key, str, required, "a string")
 
-    def flag(self, key: str) -> bool:
-        return self._get(key, bool, True, "true or false")
+    def flag(self, key: str, default: bool | None = None) -> bool:
+        """A required true/false, or `default` when absent (given a default)."""
+        value = self._get(key, bool, default is None, "true or false")
+        return default if value is None else value
 
     def integer(self, key: str, default: int, low: int, high: int) -> int:
         """`default` when absent; outside low..high is an error, never clamped (a mistake should show)."""
@@ -317,7 +319,7 @@ class _Commands:
     def record(self, args: _Args) -> dict[str, Any]:
         if args.choice("action", ("start", "stop")) == "start":
             path = args.text("path", required=False)
-            overwrite = args._get("overwrite", bool, False, "true or false") or False  # optional, unlike flag()
+            overwrite = args.flag("overwrite", default=False)
             started = self._orchestrator.start_recording(Path(path).expanduser() if path else None,
                                                          overwrite=overwrite)
             return {"recording": True, "path": str(started)}
