@@ -34,7 +34,7 @@ fi
 if [[ ! -x "$VENV/bin/python" ]]; then
     "$PYTHON" -m venv "$VENV"
 fi
-pip=("$VENV/bin/python" -m pip install -q)
+pip=("$VENV/bin/python" -m pip install -qq)  # errors only: the build backend's notes are not the user's concern
 "${pip[@]}" --upgrade pip
 extras=""; [[ -n "$MODE" ]] && extras="[test]"
 lock=requirements/runtime.lock; [[ "$MODE" == test ]] && lock=requirements/test.lock
