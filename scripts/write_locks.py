@@ -37,7 +37,7 @@ def _sha256(info: dict) -> str:
 def resolved(target: str, pins: Path) -> list[tuple[str, str, str]]:
     with tempfile.TemporaryDirectory() as tmp:
         report = Path(tmp) / "report.json"
-        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--dry-run", "--ignore-installed",
+        subprocess.run([sys.executable, "-m", "pip", "install", "-qq", "--dry-run", "--ignore-installed",
                         "--report", str(report), "-c", str(pins), target], check=True)
         items = json.loads(report.read_text())["install"]
     return sorted((item["metadata"]["name"].lower(), item["metadata"]["version"], _sha256(item["download_info"]))
