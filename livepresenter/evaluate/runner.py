@@ -6,8 +6,8 @@ tracking, the engine holding its last pose on lost faces), so the numbers descri
 frame for relative motion differs by mode:
 - self-reconstruction: the source is the clip's frame 0 and so is the reference (motion relative to the source
   itself, as in the FOMM paper's reconstruction protocol);
-- cross-identity: the reference is picked like `render` does, the frame of the first 2 s whose face shape best
-  matches the portrait's (ReferencePicker).
+- cross-identity: the reference is picked like `render` does, the neutral estimate over the frames of the first 2 s
+  whose face shape best matches the portrait's (ReferencePicker); "reference frame" is the real frame nearest it.
 
 Every real frame is observed once (fresh detection at the 256-px evaluation size, see observe.py) and serves the
 reconstruction, the static baseline and the cross-identity mouth series. Self-reconstruction outputs are frame-sized

@@ -3,9 +3,9 @@
 `FramePath.step` tracks the driving face, keeps the reference pose that motion is measured from, drives the engine,
 cross-fades every jump (a new reference, a presenter switch) and composes. What differs between live and offline is
 two settings, not two implementations:
-- the reference: live, the first face becomes the reference at once and the frame of the first window whose face
-  best matches the portrait replaces it once, when the window ends; offline, `pick_reference` reads that window
-  ahead, so the output starts on the final reference;
+- the reference: live, the first face becomes the reference at once and the neutral estimate of the first window
+  (the faces that best match the portrait, see `capture.reference`) replaces it once, when the window ends; offline,
+  `pick_reference` reads that window ahead, so the output starts on the final reference;
 - a lost face: live, the presenter eases into idle motion (`IdleMotion`); offline ("hold"), the engine holds its
   last pose, and the still portrait is shown until a first face is seen.
 `now` is the clock the fades and idle motion run on: the wall clock live, the stream's time offline.
@@ -83,7 +83,7 @@ class FramePath:
 
     # -- offline ------------------------------------------------------------------------------------------------------
     def pick_reference(self, frames: Iterable[Frame]) -> TrackedFace | None:
-        """Read the first window of `frames` ahead and make its best frame the reference; the tracker then starts
+        """Read the first window of `frames` ahead and make its neutral estimate the reference; the tracker then starts
         afresh, so `step` follows the stream from its first frame. Returns the reference, None without a face."""
         for frame in islice(frames, self.picker.window_frames):
             self.picker.offer(self.tracker.track(frame.image, frame.time_s))
