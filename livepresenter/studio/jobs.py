@@ -9,13 +9,15 @@ import time
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
+from typing import Self
 
 from livepresenter.config import resolve_checkpoint
 from livepresenter.errors import LivepresenterError
 from livepresenter.outputs import oserror_reason
 from livepresenter.render import RenderResult, RenderSettings, render_video
 
-__all__ = ["JobState", "Progress", "RenderJob", "available_engines", "describe_error", "output_path"]
+__all__ = ["BackgroundJob", "Cancelled", "JobState", "Progress", "RenderJob", "available_engines", "describe_error",
+           "output_path"]
 
 log = logging.getLogger(__name__)
 
@@ -69,28 +71,29 @@ class JobState(Enum):
     FAILED = "failed"
 
 
-class _Cancelled(Exception):
-    """Raised from the per-frame hook, inside the render, so that its temporary file is deleted."""
+class Cancelled(Exception):
+    """Raised from a job's progress hook, inside the work, which then cleans up as at Ctrl-C."""
 
 
-class RenderJob:
-    """`render_video` on a daemon thread; the GUI reads `state`, `progress`, `result` and `error` when it likes.
+class BackgroundJob:
+    """Work on a daemon thread that the GUI polls: `state`, `progress`, `result` and `error` (one line), never an
+    exception escaping into the event loop. `cancel()` takes effect at the work's next progress call.
 
-    `cancel()` takes effect at the next frame; the render then removes its partial file and `state` becomes
-    CANCELLED.
+    Subclasses give `_work()` (returns the result; calls `_check_cancel()` from their progress hook) and say which
+    file an OSError is about (`_error_path`).
     """
 
-    def __init__(self, presenter: str, driving: Path, output: Path, settings: RenderSettings) -> None:
-        self.presenter, self.driving, self.output, self.settings = presenter, driving, output, settings
+    thread_name = "studio-job"
+
+    def __init__(self) -> None:
         self.state = JobState.RUNNING
-        self.progress: Progress | None = None
-        self.result: RenderResult | None = None
+        self.progress: object | None = None
+        self.result: object | None = None
         self.error: str | None = None
         self._cancel = threading.Event()
-        self._first_frame: tuple[float, int] | None = None
-        self._thread = threading.Thread(target=self._run, name="studio-render", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=self.thread_name, daemon=True)
 
-    def start(self) -> RenderJob:
+    def start(self) -> Self:
         self._thread.start()
         return self
 
@@ -105,21 +108,51 @@ class RenderJob:
         self._thread.join(timeout_s)
         return self.finished
 
+    def _work(self) -> object:
+        raise NotImplementedError
+
+    def _error_path(self) -> Path | None:
+        return None
+
+    def _check_cancel(self) -> None:
+        if self._cancel.is_set():
+            raise Cancelled
+
     def _run(self) -> None:
         try:
-            self.result = render_video(self.presenter, self.driving, self.output, self.settings, progress=False,
-                                       on_frame=self._on_frame)
+            self.result = self._work()
             state = JobState.DONE
-        except _Cancelled:
+        except Cancelled:
             state = JobState.CANCELLED
         except Exception as exc:  # noqa: BLE001 - the GUI thread shows every failure as a message
-            self.error = describe_error(exc, self.output)
+            self.error = describe_error(exc, self._error_path())
             state = JobState.FAILED
         self.state = state  # last: `finished` implies result/error are set
 
+
+class RenderJob(BackgroundJob):
+    """`render_video` in the background; `progress` is a `Progress` (frames, fps, time left).
+
+    A cancel takes effect at the next frame; the render then removes its partial file and `state` becomes
+    CANCELLED.
+    """
+
+    thread_name = "studio-render"
+
+    def __init__(self, presenter: str, driving: Path, output: Path, settings: RenderSettings) -> None:
+        self.presenter, self.driving, self.output, self.settings = presenter, driving, output, settings
+        self._first_frame: tuple[float, int] | None = None
+        super().__init__()
+
+    def _work(self) -> RenderResult:
+        return render_video(self.presenter, self.driving, self.output, self.settings, progress=False,
+                            on_frame=self._on_frame)
+
+    def _error_path(self) -> Path:
+        return self.output
+
     def _on_frame(self, done: int, total: int | None) -> None:
-        if self._cancel.is_set():
-            raise _Cancelled
+        self._check_cancel()
         now = time.perf_counter()
         if self._first_frame is None:
             self._first_frame = (now, done)

@@ -1,6 +1,6 @@
 """The studio's "Train on my videos…": `livepresenter train` as a background job, and the dialog that runs it.
 
-The job follows the render job's pattern (jobs.py): a daemon thread, progress read by a QTimer, a cancel that takes
+The job is a `BackgroundJob` like the render (jobs.py): a daemon thread, progress read by a QTimer, a cancel that takes
 effect at the next frame or step, and an outcome that is a result or one line. A cancelled or failed run leaves the
 last checkpoint it wrote as it was, so it can be continued later. The dialog is not modal: training takes hours,
 and the studio stays usable meanwhile.
@@ -8,7 +8,6 @@ and the studio stays usable meanwhile.
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -31,7 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from livepresenter.config import resolve_checkpoint
-from livepresenter.studio.jobs import JobState, describe_error
+from livepresenter.studio.jobs import BackgroundJob, JobState, describe_error
 
 if TYPE_CHECKING:
     from livepresenter.training import TrainProgress, TrainResult, TrainSettings
@@ -50,53 +49,25 @@ def checkpoint_path(folder: Path, name: str = "my-fomm") -> Path:
     return path
 
 
-class _Cancelled(Exception):
-    """Raised from the progress hook, inside the training, which then stops as at Ctrl-C."""
+class TrainJob(BackgroundJob):
+    """`livepresenter.training.train` in the background; `progress` is a TrainProgress, `result` a TrainResult."""
 
-
-class TrainJob:
-    """`livepresenter.training.train` on a daemon thread; the GUI reads `state`, `progress`, `result`, `error`."""
+    thread_name = "studio-train"
 
     def __init__(self, settings: TrainSettings) -> None:
         self.settings = settings
-        self.state = JobState.RUNNING
-        self.progress: TrainProgress | None = None
-        self.result: TrainResult | None = None
-        self.error: str | None = None
-        self._cancel = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="studio-train", daemon=True)
+        super().__init__()
 
-    def start(self) -> TrainJob:
-        self._thread.start()
-        return self
-
-    def cancel(self) -> None:
-        self._cancel.set()
-
-    @property
-    def finished(self) -> bool:
-        return self.state is not JobState.RUNNING
-
-    def wait(self, timeout_s: float | None = None) -> bool:
-        self._thread.join(timeout_s)
-        return self.finished
-
-    def _run(self) -> None:
+    def _work(self) -> TrainResult:
         from livepresenter.training import train  # torch: loaded when a training starts, not with the window
 
-        try:
-            self.result = train(self.settings, progress=False, on_progress=self._on_progress)
-            state = JobState.DONE
-        except _Cancelled:
-            state = JobState.CANCELLED
-        except Exception as exc:  # noqa: BLE001 - the GUI thread shows every failure as a message
-            self.error = describe_error(exc, self.settings.out)
-            state = JobState.FAILED
-        self.state = state  # last: `finished` implies result/error are set
+        return train(self.settings, progress=False, on_progress=self._on_progress)
+
+    def _error_path(self) -> Path:
+        return self.settings.out
 
     def _on_progress(self, progress: TrainProgress) -> None:
-        if self._cancel.is_set():
-            raise _Cancelled
+        self._check_cancel()
         self.progress = progress
 
 
