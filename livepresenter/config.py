@@ -21,6 +21,7 @@ __all__ = [
     "CONFIG_DIR_ENV",
     "config_dir",
     "config_path",
+    "configured_path",
     "load_user_config",
     "parse_size",
     "resolve_checkpoint",
@@ -74,12 +75,18 @@ def resolve_checkpoint(cli_value: str | os.PathLike[str] | None) -> Path | None:
     from_env = os.environ.get(CHECKPOINT_ENV)
     if from_env:
         return Path(from_env).expanduser()
-    fomm = load_user_config().get("fomm", {})
-    value = fomm.get("checkpoint") if isinstance(fomm, dict) else None
+    return configured_path("fomm", "checkpoint")
+
+
+def configured_path(section: str, key: str) -> Path | None:
+    """`[section] key = "path"` in config.toml, relative to the config folder; None when absent (a value that is not
+    a path string is ignored with a warning)."""
+    table = load_user_config().get(section, {})
+    value = table.get(key) if isinstance(table, dict) else None
     if value is None:
         return None
     if not isinstance(value, str) or not value:
-        log.warning("ignoring fomm.checkpoint in %s: expected a path string, got %r", config_path(), value)
+        log.warning("ignoring %s.%s in %s: expected a path string, got %r", section, key, config_path(), value)
         return None
     return config_dir() / Path(value).expanduser()
 

@@ -69,16 +69,9 @@ def run(args: argparse.Namespace) -> int:
 
 def configured_vgg19() -> Path | None:
     """`train.vgg19` in config.toml (relative to the config folder), or None."""
-    from livepresenter.config import config_dir, config_path, load_user_config
+    from livepresenter.config import configured_path
 
-    section = load_user_config().get("train", {})
-    value = section.get("vgg19") if isinstance(section, dict) else None
-    if value is None:
-        return None
-    if not isinstance(value, str) or not value:
-        log.warning("ignoring train.vgg19 in %s: expected a path string, got %r", config_path(), value)
-        return None
-    return config_dir() / Path(value).expanduser()
+    return configured_path("train", "vgg19")
 
 
 def summary(result: TrainResult) -> str:
