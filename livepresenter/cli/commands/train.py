@@ -5,14 +5,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from livepresenter.training import TrainResult
-
-log = logging.getLogger("livepresenter")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
