@@ -13,7 +13,6 @@ import contextlib
 import logging
 import os
 import secrets
-import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -24,11 +23,12 @@ from livepresenter.capture import FaceTracker
 from livepresenter.compose.stage import Layout
 from livepresenter.engine.registry import engine_files
 from livepresenter.errors import InputError, OutputError
-from livepresenter.media import Frame, Mp4Writer, VideoReader
+from livepresenter.media import Mp4Writer, VideoReader
 from livepresenter.outputs import check_output, create_output, oserror_reason
 from livepresenter.pipeline.frame_path import FramePath
 from livepresenter.presenter.loading import portrait_file
 from livepresenter.presenter.preparation import prepare_presenter
+from livepresenter.progress import with_progress
 
 __all__ = ["RenderResult", "RenderSettings", "render_video"]
 
@@ -91,7 +91,8 @@ def render_video(
         with _writing(output):
             writer = Mp4Writer(partial, compositor.size, reader.fps, audio_from=driving, audio_start_s=reader.start_s)
             with writer:
-                for frame in _with_progress(reader, progress):
+                for frame in with_progress(reader.frames(stop_at_damage=True), reader.frame_count, "render",
+                                           enabled=progress):
                     writer.write(path.step(frame, frame.time_s), frame.time_s)
                     if on_frame is not None:
                         on_frame(writer.frames_written, reader.frame_count)
@@ -157,12 +158,3 @@ def _remove_partial(partial: Path) -> None:
         partial.unlink(missing_ok=True)
     except OSError as exc:
         log.warning("could not remove the unfinished %s: %s", partial, oserror_reason(exc, partial))
-
-
-def _with_progress(reader: VideoReader, enabled: bool) -> Iterator[Frame]:
-    """Frames of `reader`, up to any damage, with a progress bar (frames, fps, ETA) on stderr."""
-    from tqdm import tqdm
-
-    with tqdm(reader.frames(stop_at_damage=True), total=reader.frame_count, unit="frame", desc="render",
-              file=sys.stderr, disable=not enabled, dynamic_ncols=True) as frames:
-        yield from frames

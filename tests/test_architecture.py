@@ -13,7 +13,7 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parents[1] / "livepresenter"
 
 LAYERS = [
-    {"errors", "config", "library_logs", "outputs"},     # the ground: errors, settings, file rules
+    {"errors", "config", "library_logs", "outputs", "progress"},  # the ground: errors, settings, file rules
     {"face", "media", "fomm"},                           # face geometry, frames and files, the model
     {"capture"},                                         # camera, microphone, finding and following the face
     {"engine", "compose"},                               # animating the portrait, framing the output

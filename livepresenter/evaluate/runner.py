@@ -18,8 +18,7 @@ the portrait's face (the tracker's framing of the still portrait), where the por
 from __future__ import annotations
 
 import functools
-import sys
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
@@ -44,6 +43,7 @@ from livepresenter.media import Frame, VideoReader
 from livepresenter.pipeline.frame_path import FramePath
 from livepresenter.presenter import Presenter
 from livepresenter.presenter.preparation import find_portrait_face, prepare_presenter
+from livepresenter.progress import with_progress
 from livepresenter.render import RenderSettings
 
 __all__ = ["ClipEvaluation", "CrossIdentityRun", "EvalSettings", "Snapshot", "evaluate_clip"]
@@ -164,7 +164,7 @@ def evaluate_clip(
 
     def frames(desc: str | None = None) -> Iterable[Frame]:
         clip = islice(reader, settings.max_frames)
-        return _with_progress(clip, total, f"{desc} {driving.name}") if desc and progress else clip
+        return with_progress(clip, total, f"{desc} {driving.name}", leave=False) if desc and progress else clip
 
     observer = FaceObserver()
     first_rgb: np.ndarray | None = None
@@ -218,11 +218,3 @@ def evaluate_clip(
         ),
         snapshots=tuple(snapshots),
     )
-
-
-def _with_progress(frames: Iterable[Frame], total: int | None, desc: str) -> Iterator[Frame]:
-    """`frames` with a progress bar on stderr."""
-    from tqdm import tqdm
-
-    with tqdm(frames, total=total, unit="frame", desc=desc, file=sys.stderr, dynamic_ncols=True, leave=False) as bar:
-        yield from bar

@@ -19,8 +19,7 @@ import json
 import logging
 import os
 import shutil
-import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +30,7 @@ from livepresenter.capture import FaceTracker
 from livepresenter.errors import InputError, NoFaceError, OutputError
 from livepresenter.media import VideoReader
 from livepresenter.outputs import oserror_reason
+from livepresenter.progress import with_progress
 
 __all__ = ["KEEP_FPS", "VIDEO_SUFFIXES", "FrameSet", "find_videos", "prepare_frames"]
 
@@ -140,8 +140,8 @@ def _track_video(video: Path, name: str, root: Path, tracker: FaceTracker, size:
     keep_every = max(1, round(float(reader.fps) / KEEP_FPS))
     tracker.reset()
     read = written = 0
-    for frame in _with_progress(reader.frames(stop_at_damage=True), reader.frame_count, f"faces {video.name}",
-                                progress):
+    for frame in with_progress(reader.frames(stop_at_damage=True), reader.frame_count, f"faces {video.name}",
+                               enabled=progress, leave=False):
         read += 1
         if on_frame is not None:
             on_frame(video.name, read)
@@ -172,14 +172,6 @@ def _resize(crop: np.ndarray, size: int) -> np.ndarray:
     image = torch.from_numpy(crop).permute(2, 0, 1)[None].float()
     image = F.interpolate(image, size=(size, size), mode="bilinear", antialias=True)
     return image[0].permute(1, 2, 0).clamp(0, 255).round().to(torch.uint8).numpy()
-
-
-def _with_progress(frames: Iterable, total: int | None, desc: str, progress: bool) -> Iterable:
-    if not progress:
-        return frames
-    from tqdm import tqdm
-
-    return tqdm(frames, total=total, unit="frame", desc=desc, file=sys.stderr, dynamic_ncols=True, leave=False)
 
 
 # -- where each video's frames go -----------------------------------------------------------------------------------
