@@ -12,11 +12,10 @@ from livepresenter.capture import FaceTracker, TrackerSettings
 from livepresenter.capture.landmark_smoothing import SPEECH_POINTS
 from livepresenter.capture.landmarks import DlibLandmarker, create_landmarker, missing_face_alignment_weights
 from livepresenter.capture.smoothing import OneEuroFilter
-from livepresenter.engine.landmark.transfer import fit_similarity
 from livepresenter.errors import ConfigError
 from livepresenter.face import Face, TrackedFace
 from livepresenter.face.crop import crop_box_from_landmarks, crop_image
-from livepresenter.face.geometry import face_scale, lip_opening
+from livepresenter.face.geometry import face_scale, fit_similarity, lip_opening
 from livepresenter.media.image import load_image_rgb
 from tests.capture_testdata import read_frames, reencoded, webcam_sized
 

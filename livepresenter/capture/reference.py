@@ -23,7 +23,7 @@ import numpy as np
 
 from livepresenter.face import Face, TrackedFace
 from livepresenter.face.crop import to_crop_coords
-from livepresenter.face.geometry import STABLE_POINTS
+from livepresenter.face.geometry import STABLE_POINTS, Affine, fit_similarity
 
 log = logging.getLogger(__name__)
 
@@ -55,20 +55,6 @@ def shape_distance(landmarks: np.ndarray, target: np.ndarray) -> float:
     return float(np.sqrt(max(0.0, 1.0 - fit**2)))
 
 
-def _similarity(source: np.ndarray, target: np.ndarray) -> tuple[complex, complex]:
-    """Least-squares similarity z -> a * z + t taking (N, 2) `source` points onto `target`, as complex (a, t)."""
-    zs = source[:, 0] + 1j * source[:, 1]
-    zt = target[:, 0] + 1j * target[:, 1]
-    ms, mt = zs.mean(), zt.mean()
-    a = complex(np.vdot(zs - ms, zt - mt) / max(float(np.sum(np.abs(zs - ms) ** 2)), 1e-12))
-    return a, complex(mt - a * ms)
-
-
-def _apply(a: complex, t: complex, points: np.ndarray) -> np.ndarray:
-    z = a * (points[:, 0] + 1j * points[:, 1]) + t
-    return np.stack([z.real, z.imag], axis=1)
-
-
 def neutral_landmarks(candidates: Sequence[np.ndarray], weights: Sequence[float]) -> np.ndarray:
     """A (68, 2) neutral face from several weighted landmark sets of one presenter, in their image pixels.
 
@@ -82,13 +68,14 @@ def neutral_landmarks(candidates: Sequence[np.ndarray], weights: Sequence[float]
     w = np.asarray(weights, dtype=np.float64)
     w = w / w.sum()
     anchor = sets[0][STABLE_POINTS]
-    aligned = np.stack([_apply(*_similarity(c[STABLE_POINTS], anchor), c) for c in sets])
+    aligned = np.stack([fit_similarity(c[STABLE_POINTS], anchor).apply(c) for c in sets])
     shape = np.tensordot(w, aligned, axes=1)
-    centre = shape[STABLE_POINTS].mean(axis=0)
-    centred = shape - centre
-    poses = np.array([_similarity(centred[STABLE_POINTS], c[STABLE_POINTS]) for c in sets])
-    a, t = complex(w @ poses[:, 0]), complex(w @ poses[:, 1])
-    return _apply(a, t, centred)
+    centred = shape - shape[STABLE_POINTS].mean(axis=0)
+    poses = [fit_similarity(centred[STABLE_POINTS], c[STABLE_POINTS]) for c in sets]
+    # A weighted mean of similarities (scaled rotations and shifts) is itself a similarity.
+    mean_pose = Affine(np.tensordot(w, [p.linear for p in poses], axes=1),
+                       np.tensordot(w, [p.shift for p in poses], axes=1))
+    return mean_pose.apply(centred)
 
 
 def neutral_reference(candidates: Sequence[TrackedFace], weights: Sequence[float]) -> TrackedFace:

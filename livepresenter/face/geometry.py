@@ -7,6 +7,8 @@ Sizes are measured in outer-eye-corner distances (`eye_distance`), which neither
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 __all__ = [
@@ -23,11 +25,14 @@ __all__ = [
     "RIGHT_EYE",
     "STABLE_POINTS",
     "UPPER_LIDS",
+    "Affine",
     "centroid_and_radius",
     "eye_distance",
     "face_down",
     "face_scale",
     "face_turn",
+    "fit_affine",
+    "fit_similarity",
     "lip_opening",
 ]
 
@@ -94,3 +99,43 @@ def face_turn(landmarks: np.ndarray) -> float:
     along /= max(float(np.linalg.norm(along)), 1e-9)
     left, right = (points[30] - points[0]) @ along, (points[16] - points[30]) @ along
     return float((left - right) / max(left + right, 1e-9))
+
+
+@dataclass(frozen=True)
+class Affine:
+    """The map x -> linear @ x + shift on (N, 2) points; a similarity is the special case where
+    `linear` is a scaled rotation."""
+
+    linear: np.ndarray
+    shift: np.ndarray
+
+    @property
+    def scale(self) -> float:
+        """Linear size change (square root of the area change)."""
+        return float(np.sqrt(abs(np.linalg.det(self.linear))))
+
+    def apply(self, points: np.ndarray) -> np.ndarray:
+        return points @ self.linear.T + self.shift
+
+    def inverse(self) -> Affine:
+        inverse = np.linalg.inv(self.linear)
+        return Affine(inverse, -inverse @ self.shift)
+
+
+def fit_similarity(source: np.ndarray, target: np.ndarray) -> Affine:
+    """Least-squares similarity taking (N, 2) `source` points onto `target` (closed form)."""
+    ms, mt = source.mean(0), target.mean(0)
+    cs, ct = source - ms, target - mt
+    norm = max(float((cs**2).sum()), 1e-12)
+    a = float((cs * ct).sum()) / norm
+    b = float((cs[:, 0] * ct[:, 1] - cs[:, 1] * ct[:, 0]).sum()) / norm
+    linear = np.array([[a, -b], [b, a]])
+    return Affine(linear, mt - linear @ ms)
+
+
+def fit_affine(source: np.ndarray, target: np.ndarray) -> Affine:
+    """Least-squares affine map taking (N, 2) `source` points onto `target`."""
+    ms, mt = source.mean(0), target.mean(0)
+    solution, *_ = np.linalg.lstsq(source - ms, target - mt, rcond=None)
+    linear = solution.T
+    return Affine(linear, mt - linear @ ms)

@@ -15,8 +15,7 @@ import cv2
 import numpy as np
 
 from livepresenter.engine.landmark.drawing import open_curve, polygon_mask, soft_mask
-from livepresenter.engine.landmark.transfer import fit_similarity
-from livepresenter.face.geometry import eye_distance, face_down
+from livepresenter.face.geometry import eye_distance, face_down, fit_similarity
 
 # Each eye: outer corner, upper lid points, inner corner, lower lid points (outer to inner), whole outline.
 _EYES = (

@@ -12,11 +12,19 @@ motion is further scaled to the portrait's mouth where that is the smaller one (
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
-from livepresenter.face.geometry import CLOSING_PAIRS, JAW, MOUTH, STABLE_POINTS, eye_distance, face_down, lip_opening
+from livepresenter.face.geometry import (
+    CLOSING_PAIRS,
+    JAW,
+    MOUTH,
+    STABLE_POINTS,
+    eye_distance,
+    face_down,
+    fit_affine,
+    fit_similarity,
+    lip_opening,
+)
 
 # Inner-lip gaps up to this many outer-eye-corner distances count as a closed mouth (landmark noise
 # on shut lips).
@@ -29,46 +37,6 @@ _JAW_WEIGHTS = {
     **{i: 1.0 for i in (55, 56, 57, 58, 59, 65, 66, 67)},
     7: 1.0, 8: 1.0, 9: 1.0, 6: 0.7, 10: 0.7, 5: 0.4, 11: 0.4,
 }
-
-
-@dataclass(frozen=True)
-class Affine:
-    """The map x -> linear @ x + shift on (N, 2) points; a similarity is the special case where
-    `linear` is a scaled rotation."""
-
-    linear: np.ndarray
-    shift: np.ndarray
-
-    @property
-    def scale(self) -> float:
-        """Linear size change (square root of the area change)."""
-        return float(np.sqrt(abs(np.linalg.det(self.linear))))
-
-    def apply(self, points: np.ndarray) -> np.ndarray:
-        return points @ self.linear.T + self.shift
-
-    def inverse(self) -> Affine:
-        inverse = np.linalg.inv(self.linear)
-        return Affine(inverse, -inverse @ self.shift)
-
-
-def fit_similarity(source: np.ndarray, target: np.ndarray) -> Affine:
-    """Least-squares similarity taking (N, 2) `source` points onto `target` (closed form)."""
-    ms, mt = source.mean(0), target.mean(0)
-    cs, ct = source - ms, target - mt
-    norm = max(float((cs**2).sum()), 1e-12)
-    a = float((cs * ct).sum()) / norm
-    b = float((cs[:, 0] * ct[:, 1] - cs[:, 1] * ct[:, 0]).sum()) / norm
-    linear = np.array([[a, -b], [b, a]])
-    return Affine(linear, mt - linear @ ms)
-
-
-def fit_affine(source: np.ndarray, target: np.ndarray) -> Affine:
-    """Least-squares affine map taking (N, 2) `source` points onto `target`."""
-    ms, mt = source.mean(0), target.mean(0)
-    solution, *_ = np.linalg.lstsq(source - ms, target - mt, rcond=None)
-    linear = solution.T
-    return Affine(linear, mt - linear @ ms)
 
 
 def uncross_closing_pairs(landmarks: np.ndarray, down: np.ndarray) -> np.ndarray:

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from livepresenter.engine.landmark.transfer import fit_affine, open_closing_pairs
-from livepresenter.face.geometry import CLOSING_PAIRS, STABLE_POINTS, eye_distance, face_down
+from livepresenter.engine.landmark.transfer import open_closing_pairs
+from livepresenter.face.geometry import CLOSING_PAIRS, STABLE_POINTS, eye_distance, face_down, fit_affine
 
 _RING_POINTS = 20
 _ANCHORS_PER_SIDE = 8
