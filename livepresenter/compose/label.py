@@ -77,13 +77,14 @@ class Label:
             return max(width(line, font_px) for line in lines) + 4 * _pad(font_px) <= frame_w
 
         # The largest size at which some wording fits; among wordings, the most faithful one at that size.
+        wordings = _wordings(text.strip())
         for font_px in range(preferred_px, MIN_FONT_PX - 1, -1):
-            lines = next((w for w in _wordings(text.strip()) if fits(w, font_px)), None)
+            lines = next((w for w in wordings if fits(w, font_px)), None)
             if lines is not None:
                 break
         else:
             font_px = MIN_FONT_PX
-            narrowest = min(_wordings(text.strip()), key=lambda w: max(width(line, MIN_FONT_PX) for line in w))
+            narrowest = min(wordings, key=lambda w: max(width(line, MIN_FONT_PX) for line in w))
             lines = [_ellipsised(line, lambda cut: fits([cut], MIN_FONT_PX)) for line in narrowest]
         pad = _pad(font_px)
         step = round(font_px * _LINE_SPACING)
