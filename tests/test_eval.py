@@ -214,6 +214,17 @@ def test_contact_sheet_shows_each_frame_beside_its_output_and_the_credits() -> N
 # --- the command -------------------------------------------------------------------------------------------------
 
 
+def test_a_clip_that_starts_without_a_face_is_named(tmp_path: Path, ffmpeg: str,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    import subprocess
+
+    empty = tmp_path / "empty-room.mp4"
+    subprocess.run([ffmpeg, "-v", "error", "-f", "lavfi", "-i", "color=c=gray:s=256x256:r=25:d=0.4",
+                    "-c:v", "libx264", "-pix_fmt", "yuv420p", str(empty)], check=True)
+    assert main(["eval", "--driving", str(empty), "--engine", "landmark"]) == ExitStatus.BAD_INPUT
+    assert f"no face in frame 0 of {empty}" in capsys.readouterr().err
+
+
 def test_eval_command_errors_name_the_problem(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["eval", "--driving", str(tmp_path / "none.mp4")]) == ExitStatus.BAD_INPUT
     assert "none.mp4 does not exist" in capsys.readouterr().err

@@ -174,12 +174,16 @@ def evaluate_clip(
         reals.append(observer.observe(to_eval_size(frame.image)))
     if first_rgb is None:
         raise InputError(f"{driving} has no video frames: give a video with at least one frame")
-    if FaceTracker().detect(first_rgb) is None or not reals[0].found:
-        raise NoFaceError(f"no face in frame 0 of {driving}: self-reconstruction uses it as the source; "
+    no_face = NoFaceError(f"no face in frame 0 of {driving}: self-reconstruction uses it as the source; "
                           "trim the clip so it starts on a frontal face")
-
-    # The clip's frame 0 as the presenter, and as its own reference (a window of one frame).
-    source = _DrivenPortrait(Presenter(driving.stem, "", first_rgb, driving), settings, 1, to_eval_size)
+    if not reals[0].found:
+        raise no_face
+    # The clip's frame 0 as the presenter (prepared as every presenter, which finds its face), and as its own
+    # reference (a window of one frame).
+    try:
+        source = _DrivenPortrait(Presenter(driving.stem, "", first_rgb, driving), settings, 1, to_eval_size)
+    except NoFaceError:
+        raise no_face from None
     width, height = source.prepared.compositor.size  # even, as every output the product writes
     window = max(1, round(settings.reference_window_s * float(reader.fps)))
     crosses = [_cross_setup(p, settings, observer, window) for p in presenters]
