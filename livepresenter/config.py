@@ -22,6 +22,7 @@ __all__ = [
     "config_dir",
     "config_path",
     "configured_path",
+    "configured_value",
     "load_user_config",
     "parse_size",
     "resolve_checkpoint",
@@ -78,17 +79,23 @@ def resolve_checkpoint(cli_value: str | os.PathLike[str] | None) -> Path | None:
     return configured_path("fomm", "checkpoint")
 
 
-def configured_path(section: str, key: str) -> Path | None:
-    """`[section] key = "path"` in config.toml, relative to the config folder; None when absent (a value that is not
-    a path string is ignored with a warning)."""
+def configured_value(section: str, key: str) -> str | None:
+    """`[section] key = "text"` in config.toml; None when absent (a value that is not a non-empty string is ignored
+    with a warning)."""
     table = load_user_config().get(section, {})
     value = table.get(key) if isinstance(table, dict) else None
     if value is None:
         return None
     if not isinstance(value, str) or not value:
-        log.warning("ignoring %s.%s in %s: expected a path string, got %r", section, key, config_path(), value)
+        log.warning("ignoring %s.%s in %s: expected a string, got %r", section, key, config_path(), value)
         return None
-    return config_dir() / Path(value).expanduser()
+    return value
+
+
+def configured_path(section: str, key: str) -> Path | None:
+    """`[section] key = "path"` in config.toml, relative to the config folder; None when absent."""
+    value = configured_value(section, key)
+    return None if value is None else config_dir() / Path(value).expanduser()
 
 
 def parse_size(text: str) -> tuple[int, int]:

@@ -42,6 +42,8 @@ class RenderSettings:
     engine: str = "auto"
     checkpoint: str | None = None
     fomm_config: str | None = None
+    server: str | None = None      # the remote engine's FOMM server, HOST:PORT
+    token_file: str | None = None
     layout: Layout = "stage"
     size: tuple[int, int] = (1280, 720)
     label: bool = True
@@ -83,7 +85,8 @@ def render_video(
     with _replace_when_done(output) as partial:
         prepared = prepare_presenter(presenter_spec, FaceTracker(), engine=settings.engine,
                                      checkpoint=settings.checkpoint, fomm_config=settings.fomm_config,
-                                     layout=settings.layout, size=settings.size, label=settings.label)
+                                     server=settings.server, token_file=settings.token_file, layout=settings.layout,
+                                     size=settings.size, label=settings.label)
         path = FramePath(prepared, FaceTracker(), reference_window=round(settings.reference_window_s * reader.fps),
                          when_lost="hold")
         path.pick_reference(reader.frames(stop_at_damage=True))

@@ -1,6 +1,7 @@
-"""Write requirements/runtime.lock and requirements/test.lock from the versions installed in this environment.
+"""Write requirements/runtime.lock and requirements/test.lock (or, with --serve, requirements/serve.lock) from the
+versions installed in this environment.
 
-Run by scripts/lock.sh with the venv's Python after the suite passed there. pip resolves livepresenter (without and
+Run by scripts/lock.sh with the venv's Python (the server environment's Python for --serve) after the suite passed. pip resolves livepresenter (without and
 with its test extra) again, constrained to exactly the installed versions, and reports the file it would take for each
 package with that file's sha256: the lock pins the version and the hash of the file this machine kind installs.
 """
@@ -34,17 +35,20 @@ def _sha256(info: dict) -> str:
     return hashlib.sha256(Path(unquote(url.path)).read_bytes()).hexdigest()  # a local wheel (find-links)
 
 
-def resolved(target: str, pins: Path) -> list[tuple[str, str, str]]:
+def resolved(target: list[str], pins: Path) -> list[tuple[str, str, str]]:
     with tempfile.TemporaryDirectory() as tmp:
         report = Path(tmp) / "report.json"
         subprocess.run([sys.executable, "-m", "pip", "install", "-qq", "--dry-run", "--ignore-installed",
-                        "--report", str(report), "-c", str(pins), target], check=True)
+                        "--report", str(report), "-c", str(pins), *target], check=True)
         items = json.loads(report.read_text())["install"]
     return sorted((item["metadata"]["name"].lower(), item["metadata"]["version"], _sha256(item["download_info"]))
                   for item in items if item["metadata"]["name"].lower() != "livepresenter")
 
 
-def main(out_dir: str) -> None:
+LOCKS = {"runtime": ["."], "test": [".[test]"], "serve": ["-r", "requirements/serve.in"]}
+
+
+def main(out_dir: str, modes: tuple[str, ...]) -> None:
     out = Path(out_dir)
     out.mkdir(exist_ok=True)
     freeze = subprocess.run([sys.executable, "-m", "pip", "freeze", "--exclude-editable"], check=True,
@@ -52,13 +56,15 @@ def main(out_dir: str) -> None:
     with tempfile.NamedTemporaryFile("w", suffix=".txt") as pins:
         pins.write(freeze)
         pins.flush()
-        for mode, target in (("runtime", "."), ("test", ".[test]")):
+        for mode in modes:
             lines = [f"{name}=={version} \\\n    --hash=sha256:{digest}" for name, version, digest in
-                     resolved(target, Path(pins.name))]
+                     resolved(LOCKS[mode], Path(pins.name))]
             (out / f"{mode}.lock").write_text(HEADER.format(mode="plain" if mode == "runtime" else mode)
                                               + "\n".join(lines) + "\n")
             print(f"write_locks: {out / f'{mode}.lock'}: {len(lines)} packages")
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else "requirements")
+    serve = "--serve" in sys.argv[1:]
+    folders = [a for a in sys.argv[1:] if a != "--serve"]
+    main(folders[0] if folders else "requirements", ("serve",) if serve else ("runtime", "test"))

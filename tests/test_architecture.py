@@ -15,7 +15,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "livepresenter"
 LAYERS = [
     {"errors", "config", "library_logs", "outputs", "progress"},  # the ground: errors, settings, file rules
     {"face", "media", "fomm"},                           # face geometry, frames and files, the model
-    {"capture"},                                         # camera, microphone, finding and following the face
+    {"capture", "remote"},                               # camera, microphone, the face; the FOMM server's wire
     {"engine", "compose"},                               # animating the portrait, framing the output
     {"presenter", "sinks"},                              # presenters made ready; virtual camera, recorder
     {"pipeline"},                                        # the frame path and the live host around it

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from livepresenter.capture.tracker import FaceTracker
-from livepresenter.engine.fomm_engine import FommEngine, feather_mask
+from livepresenter.engine.fomm_engine import FommEngine
+from livepresenter.engine.paste_back import feather_mask
 from livepresenter.face import TrackedFace
 from livepresenter.face.crop import crop_box_from_landmarks, crop_image
 

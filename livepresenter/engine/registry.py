@@ -9,7 +9,7 @@ import logging
 import os
 from pathlib import Path
 
-from livepresenter.config import CHECKPOINT_ENV, config_path, resolve_checkpoint
+from livepresenter.config import CHECKPOINT_ENV, config_path, configured_path, configured_value, resolve_checkpoint
 from livepresenter.engine.base import AnimationEngine
 from livepresenter.errors import ConfigError
 
@@ -17,7 +17,7 @@ __all__ = ["ENGINES", "create_engine", "engine_files"]
 
 log = logging.getLogger(__name__)
 
-ENGINES = ("auto", "landmark", "fomm")
+ENGINES = ("auto", "landmark", "fomm", "remote")
 
 
 def create_engine(
@@ -26,13 +26,19 @@ def create_engine(
     fomm_config: str | os.PathLike[str] | None = None,
     device: str | None = None,
     precision: str = "auto",
+    server: str | None = None,
+    token_file: str | os.PathLike[str] | None = None,
 ) -> AnimationEngine:
-    """Build the engine called `name`; "auto" is FOMM when a checkpoint is configured, else the landmark engine.
+    """Build the engine called `name`; "auto" is FOMM when a checkpoint is configured, else the landmark engine
+    (never the remote engine: the network is used only when asked for).
 
-    `checkpoint` is the --checkpoint value; the environment and config.toml are consulted after it.
+    `checkpoint` is the --checkpoint value; the environment and config.toml are consulted after it. `server` and
+    `token_file` (the remote engine's) fall back to config.toml's `remote.server` and `remote.token_file`.
     """
     if name not in ENGINES:
         raise ConfigError(f"unknown engine {name!r}: choose one of {', '.join(ENGINES)}")
+    if name == "remote":
+        return _remote_engine(server, token_file)
     resolved = resolve_checkpoint(checkpoint) if name != "landmark" else None
     if name == "fomm" and resolved is None:
         raise ConfigError(
@@ -48,6 +54,19 @@ def create_engine(
 
     log.debug("engine: landmark")
     return LandmarkEngine()
+
+
+def _remote_engine(server: str | None, token_file: str | os.PathLike[str] | None) -> AnimationEngine:
+    from livepresenter.engine.remote_engine import RemoteEngine
+    from livepresenter.remote.protocol import read_token
+
+    server = server or configured_value("remote", "server")
+    if server is None:
+        raise ConfigError(f"the remote engine needs a server: pass --server HOST:PORT or set remote.server in "
+                          f"{config_path()}")
+    token = read_token(token_file or configured_path("remote", "token_file"))
+    log.debug("engine: remote (%s)", server)
+    return RemoteEngine(server, token, configured_path("remote", "tls_ca"))
 
 
 def engine_files(checkpoint: str | os.PathLike[str] | None,

@@ -22,13 +22,15 @@ def movement_scale_of(kp_source: KeypointDict, kp_driving_initial: KeypointDict)
 
 def normalize_kp(kp_source: KeypointDict, kp_driving: KeypointDict, kp_driving_initial: KeypointDict,
                  adapt_movement_scale: bool = False, use_relative_movement: bool = False,
-                 use_relative_jacobian: bool = False, movement_scale: float | None = None) -> KeypointDict:
+                 use_relative_jacobian: bool = False,
+                 movement_scale: float | torch.Tensor | None = None) -> KeypointDict:
     """Keypoints to drive the source with, as in the official animate.py.
 
     Relative movement adds the driver's displacement since `kp_driving_initial` (optionally scaled
     by the ratio of keypoint-hull sizes) to the source keypoints; relative jacobian composes the
     driver's local change with the source jacobian. `movement_scale` lets a caller that already
-    computed the hull ratio (it depends only on the source and the reference) skip recomputing it.
+    computed the hull ratio (it depends only on the source and the reference) skip recomputing it; a (B, 1, 1)
+    tensor gives each row of a batch its own.
     """
     if adapt_movement_scale:
         scale = movement_scale if movement_scale is not None else movement_scale_of(kp_source, kp_driving_initial)

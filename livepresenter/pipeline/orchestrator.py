@@ -57,6 +57,8 @@ class LiveSettings:
     checkpoint: str | None = None
     fomm_config: str | None = None
     precision: str = "auto"
+    server: str | None = None      # the remote engine's FOMM server, HOST:PORT
+    token_file: str | None = None  # and the file holding its token
     size: tuple[int, int] = (1280, 720)
     fps: float | None = None
     vcam: bool = True
@@ -103,7 +105,8 @@ class Orchestrator:
         settings = self.settings
         return prepare_presenter(spec, self._portrait_tracker, engine=settings.engine, checkpoint=settings.checkpoint,
                                  fomm_config=settings.fomm_config, size=settings.size, label=settings.label,
-                                 precision=settings.precision)
+                                 precision=settings.precision, server=settings.server,
+                                 token_file=settings.token_file)
 
     def _open_vcam(self) -> None:
         from livepresenter.sinks.vcam import VirtualCamera
@@ -190,10 +193,14 @@ class Orchestrator:
             self._switching = spec
 
     def status(self) -> dict:
+        """The `status` answer; an engine with a `status()` of its own (the remote engine: server, round trip,
+        fallback) adds it under "engine_detail"."""
+        engine = self.presenter.engine
+        detail = {"engine_detail": engine.status()} if hasattr(engine, "status") else {}
         return {"presenter": self.presenter.name, "engine": self.engine_name,
                 "fps": round(self.stats.current_fps(), 2), "latency_ms": round(self.stats.current_latency_ms(), 1),
                 "vcam": self.vcam_active, "realface": self.realface, "paused": self.paused,
-                "recording": self.recordings.path}
+                "recording": self.recordings.path, **detail}
 
     def summary(self) -> dict:
         """The --stats-json object."""

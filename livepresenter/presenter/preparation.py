@@ -74,7 +74,8 @@ def neutral_face(portrait_rgb: np.ndarray, face: Face) -> TrackedFace:
 def prepare_presenter(spec: str | Presenter, tracker: FaceTracker, *, engine: str = "auto",
                       checkpoint: str | None = None, fomm_config: str | None = None, layout: Layout = "stage",
                       size: tuple[int, int] = (1280, 720), label: bool = True,
-                      precision: str = "auto") -> PreparedPresenter:
+                      precision: str = "auto", server: str | None = None,
+                      token_file: str | None = None) -> PreparedPresenter:
     """Load the presenter (a profile name or image, or one already loaded), find its face, set the engine up on it,
     build the compositor."""
     single_threaded_blas()
@@ -83,6 +84,6 @@ def prepare_presenter(spec: str | Presenter, tracker: FaceTracker, *, engine: st
     compositor = create_compositor(layout, presenter.portrait_rgb, size, presenter.label if label else None)
     # A profile may prefer an engine; an explicit --engine wins.
     animation = create_engine((presenter.engine or engine) if engine == "auto" else engine, checkpoint, fomm_config,
-                              precision=precision)
+                              precision=precision, server=server, token_file=token_file)
     animation.set_portrait(presenter.portrait_rgb, face)
     return PreparedPresenter(presenter, face, animation, compositor, neutral_face(presenter.portrait_rgb, face))

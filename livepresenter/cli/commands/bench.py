@@ -1,4 +1,4 @@
-"""`livepresenter bench fomm|landmark|render|soak`: speed and memory benchmarks (numbers for BENCHMARKS.md, not
+"""`livepresenter bench fomm|landmark|render|soak|serve`: speed and memory benchmarks (numbers for BENCHMARKS.md, not
 tests)."""
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ from pathlib import Path
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("target", choices=["fomm", "landmark", "render", "soak"],
+    parser.add_argument("target", choices=["fomm", "landmark", "render", "soak", "serve"],
                         help="what to measure (render: memory over a long render; soak: memory over a long live run; "
-                             "both need --presenter and --driving)")
+                             "both need --presenter and --driving; serve: clients of a FOMM server on loopback)")
     parser.add_argument("--json", action="store_true", help="print one JSON object as the last line")
     parser.add_argument("--repeats", type=int, default=10, help="timed frames per variant (default 10)")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's choice)")
@@ -22,6 +22,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--driving", type=Path, default=None,
                         help="render: the (long) driving video; soak: the clip played, looping, as the camera")
     parser.add_argument("--minutes", type=float, default=20.0, help="soak: how long to run live (default 20)")
+    parser.add_argument("--clients", type=int, default=2, help="serve: lecturers at once (default 2)")
+    parser.add_argument("--fps", type=float, default=30.0, help="serve: each client's camera rate (default 30)")
+    parser.add_argument("--seconds", type=float, default=10.0, help="serve: how long to measure (default 10)")
+    parser.add_argument("--checkpoint", type=Path, default=None, help="serve: the FOMM checkpoint to serve")
+    parser.add_argument("--fomm-config", default=None,
+                        help="serve: an official-style YAML; without --checkpoint, random weights of its shape")
+    parser.add_argument("--max-batch", type=int, default=16, help="serve: the server's largest batch (default 16)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -31,6 +38,11 @@ def run(args: argparse.Namespace) -> int:
         variants = args.variants.split(",") if args.variants else None
         result = run_benchmark(args.repeats, args.threads, variants,
                                progress=lambda name: print(f"bench fomm: {name} ...", file=sys.stderr, flush=True))
+    elif args.target == "serve":
+        from livepresenter.bench.serve import format_table, run_benchmark
+
+        result = run_benchmark(args.clients, args.fps, args.seconds, args.checkpoint, args.fomm_config,
+                               args.max_batch)
     elif args.target == "landmark":
         from livepresenter.bench.landmark import format_table, run_benchmark
 

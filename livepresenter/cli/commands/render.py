@@ -6,6 +6,8 @@ import argparse
 import logging
 from pathlib import Path
 
+from livepresenter.cli.remote_options import add_remote_arguments
+
 log = logging.getLogger("livepresenter")
 
 
@@ -16,11 +18,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--force", action="store_true",
                         help="replace --output if it exists (never one of the render's inputs)")
     parser.add_argument("--engine", default="auto",
-                        help="auto, landmark or fomm (default auto: fomm when a checkpoint is configured)")
+                        help="auto, landmark, fomm or remote (default auto: fomm when a checkpoint is configured)")
     parser.add_argument("--checkpoint", default=None,
                         help="FOMM checkpoint (default: $LIVEPRESENTER_FOMM_CHECKPOINT, then fomm.checkpoint in "
                              "config.toml)")
     parser.add_argument("--fomm-config", default=None, help="official-style YAML for a non-vox-256 checkpoint")
+    add_remote_arguments(parser)
     parser.add_argument("--layout", default="stage",
                         help="stage (the live camera's frame, default) or portrait (the portrait alone)")
     parser.add_argument("--size", default="1280x720", help="stage size WIDTHxHEIGHT (default 1280x720)")
@@ -33,6 +36,7 @@ def run(args: argparse.Namespace) -> int:
     from livepresenter.render import RenderSettings, render_video
 
     settings = RenderSettings(engine=args.engine, checkpoint=args.checkpoint, fomm_config=args.fomm_config,
+                              server=args.server, token_file=args.token_file,
                               layout=args.layout, size=parse_size(args.size), label=not args.no_label)
     result = render_video(args.presenter, args.driving, args.output, settings, overwrite=args.force)
     width, height = result.size

@@ -9,17 +9,21 @@ import logging
 import sys
 from pathlib import Path
 
+from livepresenter.cli.remote_options import add_remote_arguments
+
 log = logging.getLogger("livepresenter")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--presenter", default="grace_hopper", help="profile name or portrait image (default grace_hopper)")
     parser.add_argument("--source", default="0", help="camera index, device path or video file (default 0)")
-    parser.add_argument("--engine", default="auto", help="auto, landmark or fomm (auto: fomm when a checkpoint is configured)")
+    parser.add_argument("--engine", default="auto",
+                        help="auto, landmark, fomm or remote (auto: fomm when a checkpoint is configured)")
     parser.add_argument("--checkpoint", default=None, help="FOMM checkpoint (vox-cpk.pth.tar)")
     parser.add_argument("--precision", default="auto",
                         help="FOMM precision: auto (the fastest accurate path here) or a name from `bench fomm`")
     parser.add_argument("--fomm-config", default=None, help="official-style YAML for a non-vox-256 checkpoint")
+    add_remote_arguments(parser)
     parser.add_argument("--size", default="1280x720", help="output size WIDTHxHEIGHT (default 1280x720)")
     parser.add_argument("--fps", type=float, default=None, help="cap the output rate (default: the source's rate)")
     parser.add_argument("--no-vcam", action="store_true", help="do not open the virtual camera")
@@ -42,7 +46,8 @@ def settings_from(args: argparse.Namespace):
     from livepresenter.pipeline.orchestrator import LiveSettings
 
     return LiveSettings(presenter=args.presenter, source=args.source, engine=args.engine, checkpoint=args.checkpoint,
-                        fomm_config=args.fomm_config, precision=args.precision,
+                        fomm_config=args.fomm_config, precision=args.precision, server=args.server,
+                        token_file=args.token_file,
                         size=parse_size(args.size), fps=args.fps, vcam=not args.no_vcam, label=not args.no_label,
                         max_seconds=args.max_seconds, record=args.record, overwrite=args.force,
                         audio_source=args.audio_source)
