@@ -9,11 +9,11 @@ laptop: no camera frame, no audio, no portrait beyond its face crop.
 
 from __future__ import annotations
 
+import io
 import ipaddress
 import socket
 from pathlib import Path
 
-import cv2
 import numpy as np
 
 from livepresenter.errors import ConfigError
@@ -28,19 +28,31 @@ JPEG_QUALITY = 90
 DEFAULT_PORT = 8001  # Triton's gRPC port
 
 
+MAX_SIDE = 2048  # a face crop is 256 px: anything much larger is not one
+
+
 def encode_jpeg(rgb: np.ndarray) -> bytes:
-    ok, data = cv2.imencode(".jpg", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
-    if not ok:
-        raise ValueError("could not encode the face crop as JPEG")
-    return data.tobytes()
+    """HxWx3 uint8 RGB -> JPEG bytes. Pillow on both sides: it needs no particular numpy (the server's is < 2)."""
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(rgb)).save(buffer, format="JPEG", quality=JPEG_QUALITY)
+    return buffer.getvalue()
 
 
 def decode_jpeg(data: bytes) -> np.ndarray:
-    """JPEG bytes -> HxWx3 uint8 RGB; ValueError for anything that is not a colour image."""
-    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
-    if image is None:
-        raise ValueError("not a JPEG image")
-    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+    """JPEG bytes -> HxWx3 uint8 RGB; ValueError for anything else, or for an image too large to be a face crop."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        image = Image.open(io.BytesIO(data))
+        if image.format != "JPEG":
+            raise ValueError("not a JPEG image")
+        if max(image.size) > MAX_SIDE:
+            raise ValueError(f"a {image.size[0]}x{image.size[1]} image is not a face crop (at most {MAX_SIDE} px)")
+        return np.array(image.convert("RGB"))  # writable: torch takes it as it is
+    except (UnidentifiedImageError, OSError):
+        raise ValueError("not a JPEG image") from None
 
 
 def parse_server(address: str) -> tuple[str, int]:

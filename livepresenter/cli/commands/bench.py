@@ -22,7 +22,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--driving", type=Path, default=None,
                         help="render: the (long) driving video; soak: the clip played, looping, as the camera")
     parser.add_argument("--minutes", type=float, default=20.0, help="soak: how long to run live (default 20)")
-    parser.add_argument("--clients", type=int, default=2, help="serve: lecturers at once (default 2)")
+    parser.add_argument("--clients", default="2",
+                        help="serve: lecturers at once (default 2); a list such as 1,8,16 measures each against one "
+                             "server (one JSON line each)")
     parser.add_argument("--fps", type=float, default=30.0, help="serve: each client's camera rate (default 30)")
     parser.add_argument("--seconds", type=float, default=10.0, help="serve: how long to measure (default 10)")
     parser.add_argument("--checkpoint", type=Path, default=None, help="serve: the FOMM checkpoint to serve")
@@ -41,8 +43,13 @@ def run(args: argparse.Namespace) -> int:
     elif args.target == "serve":
         from livepresenter.bench.serve import format_table, run_benchmark
 
-        result = run_benchmark(args.clients, args.fps, args.seconds, args.checkpoint, args.fomm_config,
-                               args.max_batch)
+        results = run_benchmark(_counts(args.clients), args.fps, args.seconds, args.checkpoint, args.fomm_config,
+                                args.max_batch)
+        for result in results:
+            print(format_table(result))
+            if args.json:
+                print(json.dumps(result))
+        return 0
     elif args.target == "landmark":
         from livepresenter.bench.landmark import format_table, run_benchmark
 
@@ -64,3 +71,15 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result))
     return 0
+
+
+def _counts(text: str) -> list[int]:
+    from livepresenter.errors import ConfigError
+
+    try:
+        counts = [int(part) for part in text.split(",")]
+    except ValueError:
+        counts = []
+    if not counts or min(counts) < 1:
+        raise ConfigError(f"--clients {text!r}: give a number of clients, or a list such as 1,8,16")
+    return counts
