@@ -86,7 +86,7 @@ def render_video(
         prepared = prepare_presenter(presenter_spec, FaceTracker(), engine=settings.engine,
                                      checkpoint=settings.checkpoint, fomm_config=settings.fomm_config,
                                      server=settings.server, token_file=settings.token_file, layout=settings.layout,
-                                     size=settings.size, label=settings.label)
+                                     size=settings.size, label=settings.label, live=False)
         path = FramePath(prepared, FaceTracker(), reference_window=round(settings.reference_window_s * reader.fps),
                          when_lost="hold")
         path.pick_reference(reader.frames(stop_at_damage=True))

@@ -70,6 +70,27 @@ def test_auto_without_checkpoint_is_the_landmark_engine(config_dir: Path) -> Non
     assert create_engine("auto").name == "landmark"
 
 
+def test_remote_engine_takes_its_server_and_token_from_the_config(config_dir: Path) -> None:
+    from livepresenter.studio.jobs import available_engines
+
+    with pytest.raises(ConfigError, match="needs a server: pass --server HOST:PORT or set remote.server"):
+        create_engine("remote")
+    assert available_engines() == ["landmark"]
+    (config_dir / "token").write_text("t0ken\n")
+    (config_dir / "config.toml").write_text('[remote]\nserver = "gpu.example.edu:9001"\ntoken_file = "token"\n')
+    engine = create_engine("remote")
+    assert engine.name == "remote" and engine.remote.server == "gpu.example.edu:9001"
+    assert engine.remote.deadline_s == 0.25
+    assert create_engine("remote", live=False).remote.deadline_s == 30  # render and eval wait for the server
+    assert create_engine("auto").name == "landmark"  # the network only when asked for
+    assert available_engines() == ["landmark", "remote"]
+    (config_dir / "token").write_text("")
+    with pytest.raises(ConfigError, match="token file .* is empty"):
+        create_engine("remote")
+    with pytest.raises(ConfigError, match="HOST:PORT"):
+        create_engine("remote", server="gpu:http", token_file=config_dir / "config.toml")
+
+
 def test_image_presenter_is_named_from_the_file_stem(portraits_dir: Path) -> None:
     presenter = load_presenter(str(portraits_dir / "marie_curie_c1920.jpg"))
     assert (presenter.name, presenter.label) == ("Marie Curie", "AI re-enactment of Marie Curie")

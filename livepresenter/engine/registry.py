@@ -28,17 +28,19 @@ def create_engine(
     precision: str = "auto",
     server: str | None = None,
     token_file: str | os.PathLike[str] | None = None,
+    live: bool = True,
 ) -> AnimationEngine:
     """Build the engine called `name`; "auto" is FOMM when a checkpoint is configured, else the landmark engine
     (never the remote engine: the network is used only when asked for).
 
     `checkpoint` is the --checkpoint value; the environment and config.toml are consulted after it. `server` and
-    `token_file` (the remote engine's) fall back to config.toml's `remote.server` and `remote.token_file`.
+    `token_file` (the remote engine's) fall back to config.toml's `remote.server` and `remote.token_file`; `live`
+    False (render, eval) lets the remote engine wait for the server instead of showing a local frame.
     """
     if name not in ENGINES:
         raise ConfigError(f"unknown engine {name!r}: choose one of {', '.join(ENGINES)}")
     if name == "remote":
-        return _remote_engine(server, token_file)
+        return _remote_engine(server, token_file, live)
     resolved = resolve_checkpoint(checkpoint) if name != "landmark" else None
     if name == "fomm" and resolved is None:
         raise ConfigError(
@@ -56,8 +58,8 @@ def create_engine(
     return LandmarkEngine()
 
 
-def _remote_engine(server: str | None, token_file: str | os.PathLike[str] | None) -> AnimationEngine:
-    from livepresenter.engine.remote_engine import RemoteEngine
+def _remote_engine(server: str | None, token_file: str | os.PathLike[str] | None, live: bool) -> AnimationEngine:
+    from livepresenter.engine.remote_engine import OFFLINE_DEADLINE_S, RemoteEngine
     from livepresenter.remote.protocol import read_token
 
     server = server or configured_value("remote", "server")
@@ -66,7 +68,8 @@ def _remote_engine(server: str | None, token_file: str | os.PathLike[str] | None
                           f"{config_path()}")
     token = read_token(token_file or configured_path("remote", "token_file"))
     log.debug("engine: remote (%s)", server)
-    return RemoteEngine(server, token, configured_path("remote", "tls_ca"))
+    return RemoteEngine(server, token, configured_path("remote", "tls_ca"),
+                        deadline_s=None if live else OFFLINE_DEADLINE_S)
 
 
 def engine_files(checkpoint: str | os.PathLike[str] | None,

@@ -19,6 +19,8 @@ from livepresenter.face.crop import CROP_SIZE
 
 log = logging.getLogger(__name__)
 
+OFFLINE_DEADLINE_S = 30.0  # render and eval wait this long for a frame: nobody watches them live
+
 
 class RemoteEngine:
     """An AnimationEngine whose frames come from `livepresenter serve`, else from the local landmark engine."""

@@ -75,15 +75,15 @@ def prepare_presenter(spec: str | Presenter, tracker: FaceTracker, *, engine: st
                       checkpoint: str | None = None, fomm_config: str | None = None, layout: Layout = "stage",
                       size: tuple[int, int] = (1280, 720), label: bool = True,
                       precision: str = "auto", server: str | None = None,
-                      token_file: str | None = None) -> PreparedPresenter:
+                      token_file: str | None = None, live: bool = True) -> PreparedPresenter:
     """Load the presenter (a profile name or image, or one already loaded), find its face, set the engine up on it,
-    build the compositor."""
+    build the compositor. `live` False: offline work (render, eval), which may wait for a remote server."""
     single_threaded_blas()
     presenter = load_presenter(spec) if isinstance(spec, str) else spec
     face = find_portrait_face(tracker, presenter)
     compositor = create_compositor(layout, presenter.portrait_rgb, size, presenter.label if label else None)
     # A profile may prefer an engine; an explicit --engine wins.
     animation = create_engine((presenter.engine or engine) if engine == "auto" else engine, checkpoint, fomm_config,
-                              precision=precision, server=server, token_file=token_file)
+                              precision=precision, server=server, token_file=token_file, live=live)
     animation.set_portrait(presenter.portrait_rgb, face)
     return PreparedPresenter(presenter, face, animation, compositor, neutral_face(presenter.portrait_rgb, face))

@@ -11,7 +11,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Self
 
-from livepresenter.config import resolve_checkpoint
+from livepresenter.config import configured_value, resolve_checkpoint
 from livepresenter.errors import LivepresenterError
 from livepresenter.outputs import oserror_reason
 from livepresenter.render import RenderResult, RenderSettings, render_video
@@ -23,9 +23,12 @@ log = logging.getLogger(__name__)
 
 
 def available_engines() -> list[str]:
-    """The engines the window offers: landmark always, FOMM only when a checkpoint is configured."""
+    """The engines the window offers: landmark always, FOMM only when a checkpoint is configured, remote only when
+    a server is (remote.server in config.toml)."""
     checkpoint = resolve_checkpoint(None)
-    return ["landmark", "fomm"] if checkpoint is not None and checkpoint.is_file() else ["landmark"]
+    fomm = ["fomm"] if checkpoint is not None and checkpoint.is_file() else []
+    remote = ["remote"] if configured_value("remote", "server") else []
+    return ["landmark", *fomm, *remote]
 
 
 def output_path(folder: Path, presenter: str, driving: Path) -> Path:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
-_ROWS = (("presenter", "presenter"), ("engine", "engine"), ("fps", "fps"), ("latency", "latency_ms"),
-         ("recording", "recording"), ("vcam", "vcam"), ("realface", "realface"), ("paused", "paused"))
+_ROWS = (("presenter", "presenter"), ("engine", "engine"), ("frames", "engine_detail"), ("fps", "fps"),
+         ("latency", "latency_ms"), ("recording", "recording"), ("vcam", "vcam"), ("realface", "realface"), ("paused", "paused"))
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -14,6 +14,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def _shown(key: str, value: object) -> str:
+    if key == "engine_detail":  # the remote engine: where its frames come from now
+        if value["on_server"]:
+            return f"FOMM on {value['server']}, round trip {value['round_trip_ms']:.0f} ms"
+        return f"local landmark engine: {value['server']}: {value['fallback_reason']}"
     if isinstance(value, bool) or value is None:
         return "on" if value else "off"
     return f"{value:.0f} ms" if key == "latency_ms" else str(value)
