@@ -242,3 +242,19 @@ def test_live_stream_survives_the_server_dying_and_returns_to_it(vcam, small, lo
     assert len(fallbacks) == 1, messages  # said once, not per frame
     assert any(m.startswith(f"remote FOMM on {first.address} again") for m in messages), messages
     assert first.token not in "\n".join(messages)
+
+
+@pytestmark_server
+def test_render_through_the_server_waits_for_every_frame(server, driving_dir, portraits_dir, tmp_path, caplog):
+    from livepresenter.media.video_reader import VideoReader
+    from livepresenter.render import RenderSettings, render_video
+
+    out = tmp_path / "remote.mp4"
+    settings = RenderSettings(engine="remote", server=server.address, token_file=str(server.token_file),
+                              layout="portrait", label=False)
+    result = render_video(str(portraits_dir / "einstein_1947_orren_jack_turner.jpg"), driving_dir / CLIP, out,
+                          settings, progress=False)
+    assert result.engine == "remote" and result.frames == 75
+    assert len(list(VideoReader(out).frames())) == 75
+    # Offline, no frame came from the local engine: it was never said to fall back.
+    assert not [r for r in caplog.records if "showing the local landmark engine" in r.getMessage()]

@@ -33,7 +33,7 @@ class PacedClient:
     def __init__(self, address: str, token: str | None, frames: list[np.ndarray], index: int) -> None:
         shift = index % len(frames)
         self.frames = frames[shift:] + frames[:shift]
-        self.animator = RemoteAnimator(address, token, deadline_s=1.0)
+        self.animator = RemoteAnimator(address, token, deadline_s=1.0, offline=True)
         self.animator.set_source(self.frames[0])
         self.animator.set_reference(self.frames[1])
         self.index = index

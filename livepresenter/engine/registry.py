@@ -59,7 +59,7 @@ def create_engine(
 
 
 def _remote_engine(server: str | None, token_file: str | os.PathLike[str] | None, live: bool) -> AnimationEngine:
-    from livepresenter.engine.remote_engine import OFFLINE_DEADLINE_S, RemoteEngine
+    from livepresenter.engine.remote_engine import RemoteEngine
     from livepresenter.remote.protocol import read_token
 
     server = server or configured_value("remote", "server")
@@ -68,8 +68,7 @@ def _remote_engine(server: str | None, token_file: str | os.PathLike[str] | None
                           f"{config_path()}")
     token = read_token(token_file or configured_path("remote", "token_file"))
     log.debug("engine: remote (%s)", server)
-    return RemoteEngine(server, token, configured_path("remote", "tls_ca"),
-                        deadline_s=None if live else OFFLINE_DEADLINE_S)
+    return RemoteEngine(server, token, configured_path("remote", "tls_ca"), live=live)
 
 
 def engine_files(checkpoint: str | os.PathLike[str] | None,

@@ -27,12 +27,12 @@ class RemoteEngine:
 
     name = "remote"
 
-    def __init__(self, server: str, token: str | None = None, tls_ca: Path | None = None,
-                 deadline_s: float | None = None) -> None:
+    def __init__(self, server: str, token: str | None = None, tls_ca: Path | None = None, live: bool = True) -> None:
         from livepresenter.engine.landmark import LandmarkEngine
         from livepresenter.remote.client import DEADLINE_S, RemoteAnimator
 
-        self.remote = RemoteAnimator(server, token, tls_ca, deadline_s=deadline_s or DEADLINE_S)
+        self.remote = RemoteAnimator(server, token, tls_ca, deadline_s=DEADLINE_S if live else OFFLINE_DEADLINE_S,
+                                     offline=not live)
         self.fallback = LandmarkEngine()
         self.on_server: bool | None = None  # None until the first frame
         self._paste: PasteBack | None = None

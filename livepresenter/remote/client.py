@@ -100,10 +100,15 @@ def describe_refusal(message: str) -> str:
 
 
 class RemoteAnimator:
-    """A presenter session on a `livepresenter serve` server: `set_source`, `set_reference`, `animate`."""
+    """A presenter session on a `livepresenter serve` server: `set_source`, `set_reference`, `animate`.
+
+    `deadline_s` bounds each `animate` call, the wait for a presenter just sent included when `offline` (render,
+    eval, benchmarks: frames are not shown live, so waiting beats missing one).
+    """
 
     def __init__(self, server: str, token: str | None = None, tls_ca: Path | None = None,
-                 deadline_s: float = DEADLINE_S, clock: Callable[[], float] = time.monotonic) -> None:
+                 deadline_s: float = DEADLINE_S, offline: bool = False,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         try:
             import tritonclient.grpc as grpc
         except ImportError as exc:
@@ -114,6 +119,7 @@ class RemoteAnimator:
         self._headers = {TOKEN_HEADER: token} if token else None
         self._tls_ca = str(tls_ca) if tls_ca else None
         self.deadline_s = deadline_s
+        self.offline = offline
         self._clock = clock
         self.session = uuid.uuid4().hex
         self._inbox = Inbox()
@@ -167,8 +173,12 @@ class RemoteAnimator:
     # -- frames --------------------------------------------------------------------------------------------------------
     def animate(self, crop: np.ndarray) -> np.ndarray | None:
         """The animated face crop, or None (with `reason` set) when the server cannot give it within the deadline."""
+        started = self._clock()
         if not self._connected():
             return None
+        if self.offline:  # nobody watches: wait for the presenter to reach the server rather than miss the frame
+            for reply in list(self._setup_replies):
+                reply.done.wait(max(0.0, self.deadline_s - (self._clock() - started)))
         setup = self._setup_state()
         if setup == "lost":
             self._send_setup()
@@ -192,7 +202,7 @@ class RemoteAnimator:
         if not waiting:
             self._probe = reply
             return self._miss(self.reason or "server too slow")
-        if not reply.done.wait(self.deadline_s):
+        if not reply.done.wait(max(0.0, self.deadline_s - (self._clock() - started))):
             self._probe = reply
             return self._miss(f"server later than {self.deadline_s * 1000:.0f} ms")
         return self._answered(reply)
@@ -242,7 +252,7 @@ class RemoteAnimator:
         self._client_box[:] = [client]
         self._probe = None
         self._setup_replies = []
-        self.reason = "presenter being sent"
+        self.reason, self.sending_presenter = "presenter being sent", True
         self._send_setup()
         return True
 
