@@ -258,3 +258,25 @@ def test_render_through_the_server_waits_for_every_frame(server, driving_dir, po
     assert len(list(VideoReader(out).frames())) == 75
     # Offline, no frame came from the local engine: it was never said to fall back.
     assert not [r for r in caplog.records if "showing the local landmark engine" in r.getMessage()]
+
+
+@pytestmark_server
+def test_tls_server_answers_clients_that_trust_its_certificate(small, tmp_path):
+    from livepresenter.remote.client import RemoteAnimator
+    from livepresenter.remote.process import ServerProcess
+
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost",
+                    "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True)
+    checkpoint, config, _ = small
+    frames = synthetic_frames(3, 256)
+    with ServerProcess(checkpoint, config, extra=("--tls-cert", str(cert), "--tls-key", str(key))) as server:
+        answers = {}
+        for name, tls_ca in (("trusting", cert), ("plain", None)):
+            remote = RemoteAnimator(server.address, server.token, tls_ca=tls_ca, offline=True, deadline_s=10)
+            remote.set_source(frames[0])
+            answers[name] = remote.animate(frames[1]), remote.reason
+            remote.close()
+    assert answers["trusting"][0] is not None, answers["trusting"][1]
+    assert answers["plain"][0] is None and answers["plain"][1] == "server unreachable"

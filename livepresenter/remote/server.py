@@ -143,6 +143,9 @@ def security(options: ServeOptions):
                           "`python -c 'import secrets; print(secrets.token_urlsafe(32))' > FILE`), or bind 127.0.0.1")
     if (options.tls_cert is None) != (options.tls_key is None):
         raise ConfigError("TLS needs both --tls-cert and --tls-key")
+    if not is_loopback(options.host) and options.tls_cert is None:
+        log.warning("serving on %s without TLS: face crops and the token cross the network unencrypted (pass "
+                    "--tls-cert and --tls-key)", options.host)
     if token is None:
         return TritonSecurityConfig()  # PyTriton's default: a random token on the management endpoints
     return TritonSecurityConfig(access_token=token, restricted_endpoints=list(TOKEN_PROTECTED))
