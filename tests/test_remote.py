@@ -280,3 +280,26 @@ def test_tls_server_answers_clients_that_trust_its_certificate(small, tmp_path):
             remote.close()
     assert answers["trusting"][0] is not None, answers["trusting"][1]
     assert answers["plain"][0] is None and answers["plain"][1] == "server unreachable"
+
+
+def test_no_server_at_all_streams_the_landmark_engine_and_says_so_once(vcam, driving_dir, caplog):
+    from livepresenter.pipeline.orchestrator import LiveSettings, Orchestrator
+    from livepresenter.remote.protocol import free_port
+
+    caplog.set_level(logging.INFO, logger="livepresenter.engine.remote_engine")
+    address = f"127.0.0.1:{free_port()}"  # nobody listens there
+    orchestrator = Orchestrator(LiveSettings(source=str(driving_dir / CLIP), engine="remote", server=address,
+                                             size=(640, 360)))
+    try:
+        orchestrator.start()
+        (camera,) = vcam.instances
+        assert _until(lambda: len(camera.frames) > 40, 10)  # 2.5 s of reconnect attempts, once a second
+        detail = orchestrator.status()["engine_detail"]
+    finally:
+        orchestrator.stop()
+        orchestrator.close()
+    assert detail == {"server": address, "on_server": False, "round_trip_ms": None,
+                      "fallback_reason": "server unreachable"}
+    messages = [r.getMessage() for r in caplog.records if r.name == "livepresenter.engine.remote_engine"]
+    assert messages == [f"remote server {address}: server unreachable; showing the local landmark engine until it "
+                        "answers again"]

@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 
 DEADLINE_S = 0.25        # a frame later than this is shown from the local engine
 RECONNECT_EVERY_S = 1.0  # at most one new connection attempt per second
+NOT_CONNECTED, SENDING = "not connected yet", "presenter being sent"
 
 
 @dataclass
@@ -129,7 +130,7 @@ class RemoteAnimator:
         self._setup: dict[bytes, bytes] = {}      # kind -> JPEG, re-sent after a reconnect or a lost session
         self._setup_replies: list[Reply] = []
         self._probe: Reply | None = None           # the one frame in flight while the server is not answering
-        self.reason: str | None = "not connected yet"  # why the last frame did not come from the server
+        self.reason: str | None = NOT_CONNECTED  # why the last frame did not come from the server
         self.rtt_ms: float | None = None
         self.sending_presenter = False  # the last frame was missed only because the presenter is on its way
         self._client_box: list = []  # the open client, for the finalizer (which must not hold `self`)
@@ -175,7 +176,7 @@ class RemoteAnimator:
         """The animated face crop, or None (with `reason` set) when the server cannot give it within the deadline."""
         started = self._clock()
         if not self._connected():
-            return None
+            return self._miss(self.reason or NOT_CONNECTED)
         if self.offline:  # nobody watches: wait for the presenter to reach the server rather than miss the frame
             for reply in list(self._setup_replies):
                 reply.done.wait(max(0.0, self.deadline_s - (self._clock() - started)))
@@ -184,7 +185,7 @@ class RemoteAnimator:
             self._send_setup()
             return self._miss("the server lost this session: presenter sent again")
         if setup == "pending" or SOURCE not in self._setup:
-            self.reason = self.reason or "presenter being sent"
+            self.reason = self.reason or SENDING
             self.sending_presenter = True
             return None
         # Wait for this frame when the server answered the last one in time, or has just confirmed the presenter.
@@ -198,7 +199,7 @@ class RemoteAnimator:
         reply = self._send(ANIMATE_MODEL, [_bytes_input(self._grpc, "session", self.session.encode()),
                                            _bytes_input(self._grpc, "image", encode_jpeg(crop))])
         if reply is None:
-            return None
+            return self._miss(self.reason or NOT_CONNECTED)
         if not waiting:
             self._probe = reply
             return self._miss(self.reason or "server too slow")
@@ -252,7 +253,9 @@ class RemoteAnimator:
         self._client_box[:] = [client]
         self._probe = None
         self._setup_replies = []
-        self.reason, self.sending_presenter = "presenter being sent", True
+        if self.reason in (None, NOT_CONNECTED):  # a failure's reason stays until the server answers
+            self.reason = SENDING
+        self.sending_presenter = True
         self._send_setup()
         return True
 
