@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -38,7 +39,9 @@ class ServerProcess:
             self.token_file.chmod(0o600)
         self._ready = folder / "ready.json"
         self.log = folder / "serve.log"
+        self._workspace = folder / "triton"  # a killed server leaves it: the folder's clean-up takes it
         arguments = ["--port", str(self.port), "--max-batch", str(max_batch), "--ready-file", str(self._ready),
+                     "--workspace", str(self._workspace),
                      *(["--checkpoint", str(checkpoint)] if checkpoint else []),
                      *(["--fomm-config", str(fomm_config)] if fomm_config else []),
                      *(["--token-file", str(self.token_file)] if self.token_file else []), *extra]
@@ -48,6 +51,7 @@ class ServerProcess:
 
     def start(self) -> ServerProcess:
         self._ready.unlink(missing_ok=True)
+        shutil.rmtree(self._workspace, ignore_errors=True)  # what a killed predecessor left (Triton wants it new)
         with self.log.open("ab") as log:
             self.process = subprocess.Popen(self._command, stdout=log, stderr=subprocess.STDOUT,
                                             start_new_session=True)  # its Triton children are stopped with it

@@ -56,6 +56,7 @@ class ServeOptions:
     log_file: Path | None = None  # Triton's own log (default: a file in the temporary folder)
     idle_expiry_s: float = 300.0
     ready_file: Path | None = None  # JSON {device, model, precision, port, pid} written once serving
+    workspace: Path | None = None   # Triton's model store and its copy of the server (default: in ~/.cache/pytriton)
 
 
 def server_precision(device: str) -> str:
@@ -184,7 +185,7 @@ def start(options: ServeOptions):
         tls = {"grpc_use_ssl": True, "grpc_server_cert": str(options.tls_cert), "grpc_server_key": str(options.tls_key)}
     config = TritonConfig(grpc_address=options.host, grpc_port=options.port, http_address="127.0.0.1",
                           http_port=free_port(), allow_metrics=False, log_verbose=0, log_file=log_file, **tls)
-    triton = Triton(config=config, security_config=security_config)
+    triton = Triton(config=config, security_config=security_config, workspace=options.workspace)
     triton.__enter__()
     try:
         batching = ModelConfig(max_batch_size=options.max_batch,

@@ -36,13 +36,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="forget a lecturer's presenter after this long without frames (default 300)")
     parser.add_argument("--ready-file", type=Path, default=None,
                         help="write {device, model, precision, port, pid} as JSON here once serving (for scripts)")
+    parser.add_argument("--workspace", type=Path, default=None,
+                        help="a new folder for Triton's model store (default: one in ~/.cache/pytriton, removed when "
+                             "the server stops)")
 
 
 def _forwarded(args: argparse.Namespace) -> list[str]:
     """These options again, for the server's interpreter."""
     out = []
     for name in ("checkpoint", "fomm_config", "host", "port", "token_file", "max_batch", "precision", "device",
-                 "tls_cert", "tls_key", "idle_expiry", "ready_file"):
+                 "tls_cert", "tls_key", "idle_expiry", "ready_file", "workspace"):
         value = getattr(args, name)
         if value is not None:
             out += [f"--{name.replace('_', '-')}", str(value)]
@@ -65,4 +68,4 @@ def run(args: argparse.Namespace) -> int:
     return serve(ServeOptions(checkpoint=checkpoint, fomm_config=args.fomm_config, host=args.host, port=args.port,
                               token_file=args.token_file, max_batch=args.max_batch, precision=args.precision,
                               device=args.device, tls_cert=args.tls_cert, tls_key=args.tls_key,
-                              idle_expiry_s=args.idle_expiry, ready_file=args.ready_file))
+                              idle_expiry_s=args.idle_expiry, ready_file=args.ready_file, workspace=args.workspace))
