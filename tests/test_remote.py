@@ -48,6 +48,14 @@ def test_a_batch_of_sessions_animates_as_each_alone(small):
         assert np.abs(expected.astype(int) - got.astype(int)).max() <= 1
     # The two sessions really differ (a batch that mixed up rows would not).
     assert np.abs(out[0].astype(int) - out[1].astype(int)).mean() > 5
+    # Crops of different sizes in one batch (each size uploaded as one block) come back in the order asked.
+    small_crop = synthetic_frames(1, 200)[0]
+    mixed = sessions.animate(["a", "b", "a"], [frames[4], small_crop, frames[7]])
+    assert np.abs(mixed[0].astype(int) - out[0]).max() <= 1 and np.abs(mixed[2].astype(int) - out[3]).max() <= 1
+    alone = Animator(model)
+    alone.set_source(frames[1])
+    alone.set_reference(frames[3])
+    assert np.abs(alone.animate(small_crop).astype(int) - mixed[1]).max() <= 1
 
 
 def test_sessions_expire_when_idle_and_beyond_the_cap(small):

@@ -194,8 +194,8 @@ class Animator:
 
     # -- numpy <-> tensor edges ------------------------------------------------------------
     def upload(self, crop: np.ndarray) -> torch.Tensor:
-        """HxWx3 uint8 RGB → the same on the device (through reusable pinned memory on CUDA)."""
-        if crop.ndim != 3 or crop.shape[2] != 3 or crop.dtype != np.uint8:
+        """HxWx3 (or a batch, BxHxWx3) uint8 RGB → the same on the device (through reusable pinned memory on CUDA)."""
+        if crop.ndim not in (3, 4) or crop.shape[-1] != 3 or crop.dtype != np.uint8:
             raise ValueError(f"expected an HxWx3 uint8 RGB crop, got shape {crop.shape} dtype {crop.dtype}")
         pixels = torch.from_numpy(np.ascontiguousarray(crop))
         if self.device.type != "cuda":
@@ -208,8 +208,8 @@ class Animator:
         return pixels
 
     def to_model_input(self, pixels: torch.Tensor) -> torch.Tensor:
-        """HxWx3 uint8 on the device → (1, 3, S, S) float32 in [0, 1] (antialiased resize)."""
-        image = pixels.permute(2, 0, 1)[None].float() / 255
+        """HxWx3 (BxHxWx3) uint8 on the device → (1 (B), 3, S, S) float32 in [0, 1] (antialiased resize)."""
+        image = (pixels if pixels.ndim == 4 else pixels[None]).permute(0, 3, 1, 2).float() / 255
         if image.shape[2:] != (self.size, self.size):
             image = F.interpolate(image, size=(self.size, self.size), mode="bilinear", antialias=True).clamp(0, 1)
         if self.precision.channels_last:

@@ -123,7 +123,7 @@ class SessionAnimator:
                 self._sessions.move_to_end(sessions[i])
             if not rows:
                 return out
-            images = torch.cat([self._animator.to_tensor(crops[i]) for i, _ in rows])
+            images = self._model_input([crops[i] for i, _ in rows])
             kp_driving = self._animator.keypoints(images)
             for row, (_, state) in enumerate(rows):
                 if state.kp_reference is None:
@@ -141,6 +141,18 @@ class SessionAnimator:
         for row, (i, _) in enumerate(rows):
             out[i] = pixels[row]
         return out
+
+    def _model_input(self, crops: list[np.ndarray]) -> torch.Tensor:
+        """The crops as one (B, 3, S, S) batch: one upload per crop size (clients send 256 px crops: one in all)."""
+        by_size: dict[tuple, list[int]] = {}
+        for i, crop in enumerate(crops):
+            by_size.setdefault(crop.shape, []).append(i)
+        parts, order = [], []
+        for rows in by_size.values():
+            parts.append(self._animator.to_tensor(np.stack([crops[i] for i in rows])))
+            order += rows
+        images = torch.cat(parts) if len(parts) > 1 else parts[0]
+        return images if order == sorted(order) else images[torch.tensor(np.argsort(order), device=images.device)]
 
     def warm_up(self, batch_sizes: Sequence[int] = (1, 2)) -> None:
         """Run the first batches before any client waits on them (kernel choice, allocator pools)."""
