@@ -16,9 +16,9 @@ only: a head drifts by a few pixels over two seconds, and which frames match bes
 (a re-encode) and on the driver's face shape, which must not move where the portrait rests.
 
 Motion is measured from the reference, so its mouth is the driver's closed mouth: the estimate's jaw is raised to the
-narrowest lip opening seen in the window (when it is open wider). A driver holding their resting face then leaves
-the portrait's mouth at rest whether their lips rest shut or apart, and a reference picked mid-speech does not keep
-the portrait's mouth shut until the driver opens wider than then.
+narrowest lip opening seen in the window (give or take the tracker's noise on a still mouth) when it is open wider.
+A driver holding their resting face then leaves the portrait's mouth at rest whether their lips rest shut or apart,
+and a reference picked mid-speech does not keep the portrait's mouth shut until the driver opens wider than then.
 """
 
 from __future__ import annotations
@@ -38,6 +38,13 @@ NEUTRAL_MARGIN = 0.01
 """Frames whose shape distance to the portrait is within this of the best one's (a dimensionless Procrustes
 distance; resting frames of one presenter differ by 0.000-0.005 in the test clips, a half-open mouth or a slight
 head turn by more than 0.01) join the neutral estimate, weighted from 1 (the best) down to 0 at the margin."""
+
+
+SHUT_LIPS_NOISE = 0.01
+"""The reference's mouth is closed to this much above the narrowest lip opening of the window (outer-eye-corner
+distances): the tracker's reading of a still mouth varies by about 0.004 (standard deviation), its lowest of 60
+re-captured frames 0.005-0.008 below their mean, and closing to that lowest reading would part the portrait's lips
+for a driver holding still."""
 
 
 def normalize_landmarks(landmarks: np.ndarray) -> np.ndarray:
@@ -126,8 +133,8 @@ class ReferencePicker:
 
     Feed it every tracked frame; read `best` when it changes or once `done`. `best` is the neutral estimate (see
     the module docstring) over the frames whose shape distance is within NEUTRAL_MARGIN of the best frame's, at the
-    mean pose of all faces seen and with its mouth closed to the narrowest opening seen. `reset()` restarts the window (the
-    user's manual reset, e.g. after sitting down again): the next face seen becomes the reference at once, and
+    mean pose of all faces seen and with its mouth closed to the narrowest opening seen. `reset()` restarts the
+    window (the user's manual reset, e.g. after sitting down again): the next face seen becomes the reference at once, and
     better estimates replace it until the window ends.
 
     Args:
@@ -194,7 +201,7 @@ class ReferencePicker:
             chosen = [t for t, w in weighted if w > 0.0]
             seen = [t.face.landmarks for _, t in self._faces if t.face is not None]
             reference = neutral_reference(chosen, [w for _, w in weighted if w > 0.0], posed_by=seen)
-            reference = closed_mouth(reference, min(lip_opening(points) for points in seen))
+            reference = closed_mouth(reference, min(lip_opening(points) for points in seen) + SHUT_LIPS_NOISE)
             assert reference.face is not None
             distance = shape_distance(reference.face.landmarks, self._target)
             self._estimate = (reference, distance)
