@@ -30,7 +30,8 @@ VARIANTS: dict[str, Variant] = {
     "small_offcentre": lambda image, centre: stretched(image, centre, (0.8, 0.8),
                                                        (0.1 * image.shape[1], 0.08 * image.shape[0])),
     "reencoded": lambda image, centre: image,
-    **{shape: (lambda image, centre, scale=scale: stretched(image, centre, scale)) for shape, scale in FACE_SHAPES.items()},
+    **{shape: (lambda image, centre, scale=scale: stretched(image, centre, scale))
+       for shape, scale in FACE_SHAPES.items()},
 }
 NEUTRAL_S = 3.0
 """Length of the held-neutral clip."""

@@ -134,8 +134,8 @@ class ReferencePicker:
     Feed it every tracked frame; read `best` when it changes or once `done`. `best` is the neutral estimate (see
     the module docstring) over the frames whose shape distance is within NEUTRAL_MARGIN of the best frame's, at the
     mean pose of all faces seen and with its mouth closed to the narrowest opening seen. `reset()` restarts the
-    window (the user's manual reset, e.g. after sitting down again): the next face seen becomes the reference at once, and
-    better estimates replace it until the window ends.
+    window (the user's manual reset, e.g. after sitting down again): the next face seen becomes the reference at
+    once, and better estimates replace it until the window ends.
 
     Args:
         portrait_landmarks: (68, 2) landmarks of the portrait's face, in any pixel frame.

@@ -59,8 +59,8 @@ class FaceObserver:
     def displacement(self, before_rgb: np.ndarray, after_rgb: np.ndarray, points: np.ndarray) -> np.ndarray:
         """(N, 2) motion of `points` (pixels of `before_rgb`) into `after_rgb`, a same-sized image (dense DIS optical
         flow, sampled at the points)."""
-        flow = self._flow.calc(cv2.cvtColor(before_rgb, cv2.COLOR_RGB2GRAY), cv2.cvtColor(after_rgb, cv2.COLOR_RGB2GRAY),
-                               None)
+        before, after = (cv2.cvtColor(image, cv2.COLOR_RGB2GRAY) for image in (before_rgb, after_rgb))
+        flow = self._flow.calc(before, after, None)
         x, y = (np.ascontiguousarray(points[:, k], dtype=np.float32).reshape(-1, 1) for k in (0, 1))
         return cv2.remap(flow, x, y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE).reshape(-1, 2)
 
