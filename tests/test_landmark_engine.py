@@ -16,10 +16,10 @@ from scipy.ndimage import map_coordinates
 
 from livepresenter.capture import FaceTracker, TrackerSettings
 from livepresenter.engine.landmark import LandmarkEngine
-from livepresenter.engine.landmark.transfer import RelativeTransfer, lower_jaw, mouth_width
+from livepresenter.engine.landmark.transfer import RelativeTransfer, mouth_width
 from livepresenter.engine.landmark.warp import DenseWarp, WarpSettings
 from livepresenter.face import TrackedFace
-from livepresenter.face.geometry import STABLE_POINTS, eye_distance, fit_similarity, lip_opening
+from livepresenter.face.geometry import STABLE_POINTS, eye_distance, fit_similarity, lip_opening, lower_jaw
 from livepresenter.media.image import load_image_rgb
 from tests.capture_testdata import detect_face, read_frames, reencoded, webcam_sized
 

@@ -11,9 +11,8 @@ import pytest
 from livepresenter.engine.landmark import LandmarkEngine
 from livepresenter.engine.landmark import engine as engine_module
 from livepresenter.engine.landmark.lip_line import settle_shut_lips
-from livepresenter.engine.landmark.transfer import lower_jaw
 from livepresenter.face import Face
-from livepresenter.face.geometry import eye_distance, face_down, lip_opening
+from livepresenter.face.geometry import eye_distance, face_down, lip_opening, lower_jaw
 from livepresenter.media.image import load_image_rgb
 from tests.capture_testdata import detect_face, read_frames, resaved
 

@@ -14,9 +14,8 @@ from livepresenter.capture import FaceTracker
 from livepresenter.engine.landmark import LandmarkEngine
 from livepresenter.engine.landmark.engine import LandmarkEngineSettings
 from livepresenter.engine.landmark.mouth_gain import MAX_EXTRA, MAX_GAIN, MIN_GAIN, OPENINGS, MouthGain
-from livepresenter.engine.landmark.transfer import lower_jaw
 from livepresenter.face.crop import crop_box_from_landmarks, crop_image
-from livepresenter.face.geometry import lip_opening
+from livepresenter.face.geometry import lip_opening, lower_jaw
 
 # A face whose openings read back only once past 0.06 (a moustache), and one that over-reads them by half.
 DEAD_ZONE = MouthGain(np.clip(OPENINGS - 0.06, 0.0, None), 0.0)

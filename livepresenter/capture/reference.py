@@ -10,8 +10,15 @@ The reference is not that single frame, though: several frames of a presenter at
 equally well (within a few thousandths of shape distance), and which one wins hinges on landmark noise; a re-encode
 of the same clip picks another, and the portrait's whole head then rests a few pixels elsewhere for the entire
 output. So the reference is a neutral estimate over the frames that match nearly as well as the best: the weighted
-mean of their shapes (aligned by similarity) placed at the weighted mean of their poses, with the crop of the real frame
-nearest to it (for engines that read pixels). Tiny per-frame differences average out; a lone frame is kept as is.
+mean of their shapes (aligned by similarity), with the crop of the real frame nearest to it (for engines that read
+pixels). It is placed at the mean pose (position, size, roll) of every face of the window, not of those frames
+only: a head drifts by a few pixels over two seconds, and which frames match best still hinges on landmark noise
+(a re-encode) and on the driver's face shape, which must not move where the portrait rests.
+
+Motion is measured from the reference, so its mouth is the driver's closed mouth: the estimate's jaw is raised to the
+narrowest lip opening seen in the window (give or take the tracker's noise on a still mouth) when it is open wider.
+A driver holding their resting face then leaves the portrait's mouth at rest whether their lips rest shut or apart,
+and a reference picked mid-speech does not keep the portrait's mouth shut until the driver opens wider than then.
 """
 
 from __future__ import annotations
@@ -23,7 +30,7 @@ import numpy as np
 
 from livepresenter.face import Face, TrackedFace
 from livepresenter.face.crop import to_crop_coords
-from livepresenter.face.geometry import STABLE_POINTS, Affine, fit_similarity
+from livepresenter.face.geometry import STABLE_POINTS, Affine, fit_similarity, lip_opening, lower_jaw
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +38,13 @@ NEUTRAL_MARGIN = 0.01
 """Frames whose shape distance to the portrait is within this of the best one's (a dimensionless Procrustes
 distance; resting frames of one presenter differ by 0.000-0.005 in the test clips, a half-open mouth or a slight
 head turn by more than 0.01) join the neutral estimate, weighted from 1 (the best) down to 0 at the margin."""
+
+
+SHUT_LIPS_NOISE = 0.01
+"""The reference's mouth is closed to this much above the narrowest lip opening of the window (outer-eye-corner
+distances): the tracker's reading of a still mouth varies by about 0.004 (standard deviation), its lowest of 60
+re-captured frames 0.005-0.008 below their mean, and closing to that lowest reading would part the portrait's lips
+for a driver holding still."""
 
 
 def normalize_landmarks(landmarks: np.ndarray) -> np.ndarray:
@@ -55,14 +69,16 @@ def shape_distance(landmarks: np.ndarray, target: np.ndarray) -> float:
     return float(np.sqrt(max(0.0, 1.0 - fit**2)))
 
 
-def neutral_landmarks(candidates: Sequence[np.ndarray], weights: Sequence[float]) -> np.ndarray:
+def neutral_landmarks(candidates: Sequence[np.ndarray], weights: Sequence[float],
+                      posed_by: Sequence[np.ndarray] | None = None) -> np.ndarray:
     """A (68, 2) neutral face from several weighted landmark sets of one presenter, in their image pixels.
 
     Shape: every set is aligned onto the first by a similarity fitted on STABLE_POINTS (head pose removed,
-    expression kept), and the weighted per-point mean is taken. Pose: the weighted mean, over the sets, of the
-    similarity taking that shape onto each (scale-rotation and shift about the shape's centre), so the estimate
-    rests where the presenter rests, not where one frame happened to be. A weighted mean, not a median: it moves
-    continuously as weights change, so a frame entering or leaving the set with a small weight moves it little.
+    expression kept), and the weighted per-point mean is taken. Pose: the mean, over the sets (weighted), or over
+    `posed_by` when given (equally), of the similarity taking that shape onto each (scale-rotation and shift about
+    the shape's centre), so the estimate rests where the presenter rests, not where one frame happened to be. A
+    weighted mean, not a median: it moves continuously as weights change, so a frame entering or leaving the set
+    with a small weight moves it little.
     """
     sets = [np.asarray(c, dtype=np.float64) for c in candidates]
     w = np.asarray(weights, dtype=np.float64)
@@ -71,6 +87,9 @@ def neutral_landmarks(candidates: Sequence[np.ndarray], weights: Sequence[float]
     aligned = np.stack([fit_similarity(c[STABLE_POINTS], anchor).apply(c) for c in sets])
     shape = np.tensordot(w, aligned, axes=1)
     centred = shape - shape[STABLE_POINTS].mean(axis=0)
+    if posed_by is not None:
+        sets = [np.asarray(p, dtype=np.float64) for p in posed_by]
+        w = np.full(len(sets), 1.0 / len(sets))
     poses = [fit_similarity(centred[STABLE_POINTS], c[STABLE_POINTS]) for c in sets]
     # A weighted mean of similarities (scaled rotations and shifts) is itself a similarity.
     mean_pose = Affine(np.tensordot(w, [p.linear for p in poses], axes=1),
@@ -78,29 +97,45 @@ def neutral_landmarks(candidates: Sequence[np.ndarray], weights: Sequence[float]
     return mean_pose.apply(centred)
 
 
-def neutral_reference(candidates: Sequence[TrackedFace], weights: Sequence[float]) -> TrackedFace:
-    """The TrackedFace of `neutral_landmarks` over `candidates` (all with a face, best first): the landmarks are
-    the estimate, the crop and index those of the candidate nearest to it (FOMM reads the crop; idle motion moves
-    it); a single candidate is returned as is."""
-    if len(candidates) == 1:
+def neutral_reference(candidates: Sequence[TrackedFace], weights: Sequence[float],
+                      posed_by: Sequence[np.ndarray] | None = None) -> TrackedFace:
+    """The TrackedFace of `neutral_landmarks` over `candidates` (all with a face, best first) and `posed_by`: the
+    landmarks are the estimate, the crop and index those of the candidate nearest to it (FOMM reads the crop; idle
+    motion moves it); a single candidate without `posed_by` is returned as is."""
+    if len(candidates) == 1 and posed_by is None:
         return candidates[0]
-    landmarks = neutral_landmarks([c.face.landmarks for c in candidates if c.face is not None], weights)
+    landmarks = neutral_landmarks([c.face.landmarks for c in candidates if c.face is not None], weights, posed_by)
     nearest = min(candidates, key=lambda c: float(np.linalg.norm(c.face.landmarks - landmarks, axis=1).mean())
                   if c.face is not None else float("inf"))
-    assert nearest.face is not None
-    face = Face(box=nearest.face.box, landmarks=landmarks.astype(np.float32), score=nearest.face.score)
-    crop_landmarks = to_crop_coords(landmarks, nearest.crop_box, nearest.crop.shape[0])
-    return TrackedFace(nearest.index, face, nearest.crop_box, nearest.crop, crop_landmarks)
+    return _with_landmarks(nearest, landmarks)
+
+
+def closed_mouth(reference: TrackedFace, opening: float) -> TrackedFace:
+    """`reference` with its jaw raised until its lips are open no wider than `opening` (outer-eye-corner distances,
+    at least 0); as it is when they already are."""
+    assert reference.face is not None
+    excess = lip_opening(reference.face.landmarks) - max(opening, 0.0)
+    if excess <= 0.0:
+        return reference
+    return _with_landmarks(reference, lower_jaw(reference.face.landmarks, -excess))
+
+
+def _with_landmarks(tracked: TrackedFace, landmarks: np.ndarray) -> TrackedFace:
+    """`tracked` (which has a face) with other image landmarks, its crop's landmarks to match."""
+    assert tracked.face is not None
+    face = Face(box=tracked.face.box, landmarks=landmarks.astype(np.float32), score=tracked.face.score)
+    crop_landmarks = to_crop_coords(landmarks, tracked.crop_box, tracked.crop.shape[0])
+    return TrackedFace(tracked.index, face, tracked.crop_box, tracked.crop, crop_landmarks)
 
 
 class ReferencePicker:
     """Estimates, from the tracked frames offered during a window, the neutral face that best matches the portrait.
 
     Feed it every tracked frame; read `best` when it changes or once `done`. `best` is the neutral estimate (see
-    the module docstring) over the frames whose shape distance is within NEUTRAL_MARGIN of the best frame's; with
-    a single such frame, that frame itself. `reset()` restarts the window (the
-    user's manual reset, e.g. after sitting down again): the next face seen becomes the reference at once, and
-    better estimates replace it until the window ends.
+    the module docstring) over the frames whose shape distance is within NEUTRAL_MARGIN of the best frame's, at the
+    mean pose of all faces seen and with its mouth closed to the narrowest opening seen. `reset()` restarts the
+    window (the user's manual reset, e.g. after sitting down again): the next face seen becomes the reference at
+    once, and better estimates replace it until the window ends.
 
     Args:
         portrait_landmarks: (68, 2) landmarks of the portrait's face, in any pixel frame.
@@ -164,9 +199,11 @@ class ReferencePicker:
             # Weight 1 for the best frame down to 0 at NEUTRAL_MARGIN from it: continuous in every distance.
             weighted = [(t, 1.0 - (d - ranked[0][0]) / NEUTRAL_MARGIN) for d, t in ranked]
             chosen = [t for t, w in weighted if w > 0.0]
-            reference = neutral_reference(chosen, [w for _, w in weighted if w > 0.0])
+            seen = [t.face.landmarks for _, t in self._faces if t.face is not None]
+            reference = neutral_reference(chosen, [w for _, w in weighted if w > 0.0], posed_by=seen)
+            reference = closed_mouth(reference, min(lip_opening(points) for points in seen) + SHUT_LIPS_NOISE)
             assert reference.face is not None
-            distance = ranked[0][0] if len(chosen) == 1 else shape_distance(reference.face.landmarks, self._target)
+            distance = shape_distance(reference.face.landmarks, self._target)
             self._estimate = (reference, distance)
             log.debug("reference: neutral estimate over %d frames, nearest frame %d (shape distance %.3f)",
                       len(chosen), reference.index, distance)

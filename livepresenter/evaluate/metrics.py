@@ -33,6 +33,7 @@ __all__ = [
     "NO_FACE",
     "TARGETS",
     "CrossIdentityScores",
+    "DriverScores",
     "Observation",
     "ReconstructionScores",
     "Targets",
@@ -198,6 +199,27 @@ def cross_identity_scores(
 
 
 @dataclass(frozen=True)
+class DriverScores:
+    """How a portrait answers drivers derived from the clip (issue 20; `evaluate.driver_checks`), measured in the
+    256-px face view every cross-identity output is seen in. Landmark distances are the optical flow between two
+    outputs at the 68 landmarks, in pixels (mean over points and frames).
+
+    neutral_px: how far the output's landmarks are from the portrait's own while the driver holds a neutral face
+    (the clip's frame nearest the portrait's reference, re-captured with camera noise); neutral_id_dist: the
+    output's embedding distance from the portrait meanwhile (mean over every fifth frame). reencoded_px,
+    reencoded_pixel_diff: the outputs under the clip re-encoded at CRF 12 against those under the clip itself,
+    landmark distance and mean absolute pixel difference (0-255). face_shape_px: the landmark distance under the clip
+    stretched into another face shape (`derived.FACE_SHAPES`), by shape.
+    """
+
+    neutral_px: float
+    neutral_id_dist: float | None
+    reencoded_px: float
+    reencoded_pixel_diff: float
+    face_shape_px: dict[str, float]
+
+
+@dataclass(frozen=True)
 class Targets:
     """The issue's quality targets for the landmark engine (defaults), as checks on the scores."""
 
@@ -206,6 +228,10 @@ class Targets:
     max_id_dist: float = 0.30
     min_mouth_corr: float = 0.6
     mouth_amp_range: tuple[float, float] = (0.5, 2.0)
+    max_neutral_px: float = 1.0
+    max_neutral_id_dist: float = 0.1
+    max_reencoded_px: float = 1.0
+    max_face_shape_px: float = 1.0
 
     def reconstruction(self, scores: ReconstructionScores, static: ReconstructionScores) -> dict[str, bool]:
         """akd and mouth_akd against the static baseline's (False when either could not be measured)."""
@@ -220,6 +246,17 @@ class Targets:
             "id_dist": scores.id_dist is not None and scores.id_dist < self.max_id_dist,
             "mouth_corr": scores.mouth_corr >= self.min_mouth_corr,
             "mouth_amp": low <= scores.mouth_amp <= high,
+        }
+
+
+    def drivers(self, scores: DriverScores) -> dict[str, bool]:
+        """The derived-driver checks: a neutral driver leaves the portrait still, a re-encoded one moves it alike,
+        and so does every other face shape."""
+        return {
+            "neutral_driver": scores.neutral_px <= self.max_neutral_px and scores.neutral_id_dist is not None
+            and scores.neutral_id_dist <= self.max_neutral_id_dist,
+            "reencoded_driver": scores.reencoded_px <= self.max_reencoded_px,
+            "face_shape": max(scores.face_shape_px.values()) <= self.max_face_shape_px,
         }
 
 

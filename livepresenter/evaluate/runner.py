@@ -13,11 +13,15 @@ Every real frame is observed once (fresh detection at the 256-px evaluation size
 reconstruction, the static baseline and the cross-identity mouth series. Self-reconstruction outputs are frame-sized
 and viewed like the real frames; a cross-identity output is portrait-sized and viewed as a fixed 256-px crop around
 the portrait's face (the tracker's framing of the still portrait), where the portrait's own embedding is taken too.
+
+With `driver_checks`, each portrait is then driven by drivers derived from the clip (a held neutral face, the clip
+re-encoded, the clip as a longer and a wider face; see driver_checks.py) and compared with its outputs here.
 """
 
 from __future__ import annotations
 
 import functools
+import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from itertools import islice
@@ -27,8 +31,11 @@ import numpy as np
 
 from livepresenter.capture import FaceTracker
 from livepresenter.errors import InputError, NoFaceError
+from livepresenter.evaluate.derived import write_clip
+from livepresenter.evaluate.driver_checks import DRIVER_CHECK_S, ClipDrivers, PortraitView, driver_scores
 from livepresenter.evaluate.metrics import (
     CrossIdentityScores,
+    DriverScores,
     Observation,
     ReconstructionScores,
     cross_identity_scores,
@@ -52,13 +59,15 @@ __all__ = ["ClipEvaluation", "CrossIdentityRun", "EvalSettings", "Snapshot", "ev
 @dataclass(frozen=True)
 class EvalSettings:
     """engine/checkpoint/fomm_config: as for `render`; max_frames: evaluate only the clip's first frames (None: all);
-    reference_window_s: how much of the clip's start the cross-identity reference is picked from."""
+    reference_window_s: how much of the clip's start the cross-identity reference is picked from; driver_checks: run
+    the derived-driver checks on every portrait (driver_checks.py)."""
 
     engine: str = "auto"
     checkpoint: str | None = None
     fomm_config: str | None = None
     max_frames: int | None = None
     reference_window_s: float = RenderSettings.reference_window_s
+    driver_checks: bool = True
 
 
 @dataclass(frozen=True)
@@ -78,12 +87,14 @@ class Snapshot:
 
 @dataclass(frozen=True)
 class CrossIdentityRun:
-    """A portrait driven by the clip; portrait_view: the face crop its outputs are compared in (contact sheet)."""
+    """A portrait driven by the clip; portrait_view: the face crop its outputs are compared in (contact sheet);
+    drivers: the derived-driver scores, None when they were not run."""
 
     presenter: Presenter
     scores: CrossIdentityScores
     reference_frame: int | None
     portrait_view: np.ndarray
+    drivers: DriverScores | None = None
 
 
 @dataclass(frozen=True)
@@ -121,8 +132,9 @@ class _DrivenPortrait:
 class _CrossSetup:
     presenter: Presenter
     driven: _DrivenPortrait
-    portrait_view: np.ndarray
-    portrait_embedding: np.ndarray
+    seen: PortraitView
+    originals: list[np.ndarray]
+    """The first views of its outputs, kept for the derived-driver checks."""
 
 
 def _cross_setup(presenter: Presenter, settings: EvalSettings, observer: FaceObserver,
@@ -131,12 +143,14 @@ def _cross_setup(presenter: Presenter, settings: EvalSettings, observer: FaceObs
     face = find_portrait_face(FaceTracker(), presenter)
     view = functools.partial(crop_image, box=crop_box_from_landmarks(face.landmarks), size=EVAL_SIDE)
     portrait_view = view(presenter.portrait_rgb)
-    seen = observer.observe(portrait_view)
-    if seen.embedding is None:
+    found = observer.face(portrait_view)
+    if found is None:
         raise NoFaceError(f"no face found again in the face crop of portrait {presenter.source}: "
                           "use a sharper, more frontal photo")
+    seen = PortraitView(view, portrait_view, found.box, observer.landmarks_in(portrait_view, found.box),
+                        observer.embedding(portrait_view, found))
     driven = _DrivenPortrait(presenter, settings, reference_window, view)
-    return _CrossSetup(presenter, driven, portrait_view, seen.embedding)
+    return _CrossSetup(presenter, driven, seen, [])
 
 
 def _snapshot_frames(reals: Sequence[Observation]) -> dict[int, list[tuple[str, float]]]:
@@ -191,6 +205,7 @@ def evaluate_clip(
     wanted = _snapshot_frames(reals) if keep_snapshots and crosses else {}
 
     first_view = to_eval_size(first_rgb[:height, :width])
+    check_frames = min(round(DRIVER_CHECK_S * float(reader.fps)), len(reals)) if settings.driver_checks else 0
     l1: list[float] = []
     static_l1: list[float] = []
     snapshots: list[Snapshot] = []
@@ -203,8 +218,29 @@ def evaluate_clip(
         views = tuple(cross.driven.step(frame) for cross in crosses)
         for cross, view in zip(crosses, views, strict=True):
             cross.driven.outputs.append(observer.observe(view))
+            if frame.index < check_frames:
+                cross.originals.append(view)
         snapshots += [Snapshot(frame.index, reason, strength, frame.image, views)
                       for reason, strength in wanted.get(frame.index, [])]
+
+    drivers: list[DriverScores | None] = [None] * len(crosses)
+    if check_frames and crosses:
+        with tempfile.TemporaryDirectory(prefix="lp-eval-") as tmp:
+            def start() -> Iterable[Frame]:
+                return islice(frames(), max(check_frames, window))
+
+            clip = ClipDrivers(
+                frames=start,
+                reencoded=write_clip((f.image for f in start()), Path(tmp) / "reencoded.mp4", reader.fps),
+                face_centre=tuple(float(v) for v in source.prepared.face.landmarks.mean(axis=0)),
+                window=window,
+                fps=reader.fps,
+            )
+            checked = with_progress(crosses, len(crosses), f"driver checks {driving.name}", enabled=progress,
+                                    leave=False)
+            drivers = [driver_scores(cross.driven.prepared, cross.seen, cross.originals, reference.index, clip,
+                                     observer) if reference is not None else None
+                       for cross, reference in zip(checked, references, strict=True)]
 
     return ClipEvaluation(
         driving=driving,
@@ -214,11 +250,12 @@ def evaluate_clip(
         cross=tuple(
             CrossIdentityRun(
                 cross.presenter,
-                cross_identity_scores(cross.driven.outputs, reals, cross.portrait_embedding),
+                cross_identity_scores(cross.driven.outputs, reals, cross.seen.embedding),
                 reference.index if reference else None,
-                cross.portrait_view,
+                cross.seen.image,
+                scores,
             )
-            for cross, reference in zip(crosses, references, strict=True)
+            for cross, reference, scores in zip(crosses, references, drivers, strict=True)
         ),
         snapshots=tuple(snapshots),
     )

@@ -34,6 +34,7 @@ __all__ = [
     "fit_affine",
     "fit_similarity",
     "lip_opening",
+    "lower_jaw",
 ]
 
 JAW = np.arange(0, 17)
@@ -88,6 +89,23 @@ def lip_opening(landmarks: np.ndarray) -> float:
     points = np.asarray(landmarks, dtype=np.float64)
     gap = float(((points[INNER_LIP_PAIRS[:, 1]] - points[INNER_LIP_PAIRS[:, 0]]) @ face_down(points)).mean())
     return gap / eye_distance(points)
+
+
+# How a jaw opens: lower lip points move all the way, the chin and jaw line less towards the ears.
+_JAW_WEIGHTS = {
+    **{i: 1.0 for i in (55, 56, 57, 58, 59, 65, 66, 67)},
+    7: 1.0, 8: 1.0, 9: 1.0, 6: 0.7, 10: 0.7, 5: 0.4, 11: 0.4,
+}
+
+
+def lower_jaw(landmarks: np.ndarray, amount: float) -> np.ndarray:
+    """A copy with the jaw opened by `amount` outer-eye-corner distances (negative: closed), as a jaw moves:
+    the lower lip all the way, the chin and jaw line less towards the ears."""
+    out = np.asarray(landmarks, dtype=np.float64).copy()
+    step = amount * eye_distance(out) * face_down(out)
+    for index, weight in _JAW_WEIGHTS.items():
+        out[index] += weight * step
+    return out
 
 
 def face_turn(landmarks: np.ndarray) -> float:

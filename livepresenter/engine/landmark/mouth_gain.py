@@ -19,8 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from livepresenter.engine.landmark.transfer import lower_jaw
-from livepresenter.face.geometry import eye_distance, face_down, lip_opening
+from livepresenter.face.geometry import eye_distance, face_down, lip_opening, lower_jaw
 
 log = logging.getLogger(__name__)
 

@@ -8,6 +8,10 @@ once the pose is undone), so a nod is applied to the whole head rather than read
 onto the eyes. Pose and expression are carried into the portrait's frame by the reference-to-portrait
 similarity, which scales motion to the portrait's face size and turns it with the portrait's tilt. The mouth's
 motion is further scaled to the portrait's mouth where that is the smaller one (see `mouth_scale`).
+
+The reference's mouth is taken as the driver's closed mouth: the reference picker closes it to the narrowest
+opening the driver showed (`capture.reference`), so a driver at rest leaves the portrait's mouth at rest, whether
+their lips rest shut or apart.
 """
 
 from __future__ import annotations
@@ -23,20 +27,11 @@ from livepresenter.face.geometry import (
     face_down,
     fit_affine,
     fit_similarity,
-    lip_opening,
 )
 
-# Inner-lip gaps up to this many outer-eye-corner distances count as a closed mouth (landmark noise
-# on shut lips).
-_CLOSED_MOUTH_GAP = 0.02
 # A mouth half the driver's width still gets this much of its motion (landmark noise on a tiny mouth must not
 # freeze it).
 _MIN_MOUTH_SCALE = 0.6
-# How a jaw closes: lower lip points move all the way, the chin and jaw line less towards the ears.
-_JAW_WEIGHTS = {
-    **{i: 1.0 for i in (55, 56, 57, 58, 59, 65, 66, 67)},
-    7: 1.0, 8: 1.0, 9: 1.0, 6: 0.7, 10: 0.7, 5: 0.4, 11: 0.4,
-}
 
 
 def uncross_closing_pairs(landmarks: np.ndarray, down: np.ndarray) -> np.ndarray:
@@ -62,18 +57,15 @@ def open_closing_pairs(landmarks: np.ndarray, down: np.ndarray, min_gaps: np.nda
 class RelativeTransfer:
     """Turns driving landmarks into portrait landmarks, relative to a driving reference frame.
 
-    Two adjustments to plain relative motion. A reference whose mouth is open wider than the
-    portrait's (and than a shut mouth's landmark noise) is first closed down to that opening: the
-    reference is often picked mid-speech; uncorrected, the portrait would stay shut until the driver
-    opened wider than then. And the mouth and jaw move by `mouth_scale` of the driver's motion. With the
-    portrait itself as reference (self-reconstruction) neither changes anything.
+    One adjustment to plain relative motion: the mouth and jaw move by `mouth_scale` of the driver's motion.
+    With the portrait itself as reference (self-reconstruction) it changes nothing.
     """
 
     def __init__(self, portrait_landmarks: np.ndarray, reference_landmarks: np.ndarray) -> None:
         self._portrait = portrait_landmarks.astype(np.float64)
         reference = reference_landmarks.astype(np.float64)
         self._to_portrait = fit_similarity(reference[STABLE_POINTS], self._portrait[STABLE_POINTS])
-        self._reference = _close_mouth(reference, self._portrait)
+        self._reference = reference
         self._reference_centre = self._reference[STABLE_POINTS].mean(0)
         self._portrait_centre = self._portrait[STABLE_POINTS].mean(0)
         self._down = face_down(self._portrait)
@@ -118,19 +110,3 @@ def mouth_scale(portrait: np.ndarray, reference: np.ndarray) -> float:
     ratio = mouth_width(portrait) / max(mouth_width(reference), 1e-9)
     return float(np.clip(ratio, _MIN_MOUTH_SCALE, 1.0))
 
-
-def lower_jaw(landmarks: np.ndarray, amount: float) -> np.ndarray:
-    """A copy with the jaw opened by `amount` outer-eye-corner distances (negative: closed), as a jaw moves:
-    the lower lip all the way, the chin and jaw line less towards the ears."""
-    out = np.asarray(landmarks, dtype=np.float64).copy()
-    step = amount * eye_distance(out) * face_down(out)
-    for index, weight in _JAW_WEIGHTS.items():
-        out[index] += weight * step
-    return out
-
-
-def _close_mouth(reference: np.ndarray, portrait: np.ndarray) -> np.ndarray:
-    """The reference with its jaw raised until its inner lips are no more open than the portrait's (or than a
-    shut mouth's landmark noise), both measured in their own eye distances."""
-    excess = lip_opening(reference) - max(lip_opening(portrait), _CLOSED_MOUTH_GAP)
-    return lower_jaw(reference, -excess) if excess > 0.0 else reference.copy()
