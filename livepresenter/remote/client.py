@@ -161,12 +161,15 @@ class RemoteAnimator:
         self._setup_replies = [r for r in (*self._setup_replies, *replies) if r is not None]
 
     def _setup_state(self) -> str:
-        """"ok", "pending" or "lost" (an answer said the server forgot the session, or a setup failed)."""
+        """"ok", "pending", "broken" (the stream ended) or "lost" (an answer said the server forgot the session, or a
+        setup failed)."""
         state = "ok"
         for reply in self._setup_replies:
             if not reply.done.is_set():
                 state = "pending"
-            elif reply.error or reply.status != OK:
+            elif reply.error:
+                return "broken"
+            elif reply.status != OK:
                 return "lost"
         self._setup_replies = [r for r in self._setup_replies if not r.done.is_set()]
         return state
@@ -181,6 +184,8 @@ class RemoteAnimator:
             for reply in list(self._setup_replies):
                 reply.done.wait(max(0.0, self.deadline_s - (self._clock() - started)))
         setup = self._setup_state()
+        if setup == "broken" or self._inbox.broken is not None:  # the stream ended: say why, reconnect later
+            return self._miss(describe_refusal(self._inbox.broken or "stream ended"))
         if setup == "lost":
             self._send_setup()
             return self._miss("the server lost this session: presenter sent again")
