@@ -221,9 +221,14 @@ class Animator:
         return self.to_model_input(self.upload(crop))
 
     @staticmethod
+    def batch_pixels(prediction: torch.Tensor) -> torch.Tensor:
+        """(B, 3, S, S) in [0, 1] → BxSxSx3 uint8 on the prediction's device."""
+        return (prediction.float().clamp(0, 1) * 255).round().to(torch.uint8).permute(0, 2, 3, 1)
+
+    @staticmethod
     def to_pixels(prediction: torch.Tensor) -> torch.Tensor:
         """(1, 3, S, S) in [0, 1] → SxSx3 uint8 on the prediction's device."""
-        return (prediction[0].float().clamp(0, 1) * 255).round().to(torch.uint8).permute(1, 2, 0)
+        return Animator.batch_pixels(prediction[:1])[0]
 
     @staticmethod
     def to_image(prediction: torch.Tensor) -> np.ndarray:

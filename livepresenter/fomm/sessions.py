@@ -137,7 +137,7 @@ class SessionAnimator:
             small = None if states[0].source_small is None else torch.cat([s.source_small for s in states])
             prediction = self._animator.networks.generate(torch.cat([s.features for s in states]), small, kp_norm,
                                                           kp_source)
-            pixels = (prediction.float().clamp(0, 1) * 255).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
+            pixels = Animator.batch_pixels(prediction).cpu().numpy()
         for row, (i, _) in enumerate(rows):
             out[i] = pixels[row]
         return out
