@@ -5,6 +5,10 @@ reference shows the presenter turned away or with the mouth open while the portr
 that offset is replayed on every frame (the portrait keeps its mouth open when the presenter closes theirs). So
 the reference is the frame, among the first seconds, whose face shape is closest to the portrait's: landmarks
 compared after removing position, size and in-plane rotation, which leaves expression and head turn (yaw, pitch).
+Only brows, nose and eyes are compared (MATCHED_POINTS): the reference's mouth is closed separately (below), and lips
+and jaw in mid-speech differ from frame to frame by more than the head's pose does, so matching on them let which
+frames join the estimate hinge on the driver's lip and jaw readings (a 15 % longer face made of the same clip left 9
+of 31 frames, and the portrait rested 1.6 px elsewhere; BENCHMARKS.md, issue 20).
 
 The reference is not that single frame, though: several frames of a presenter at rest match the portrait almost
 equally well (within a few thousandths of shape distance), and which one wins hinges on landmark noise; a re-encode
@@ -15,10 +19,11 @@ pixels). It is placed at the mean pose (position, size, roll) of every face of t
 only: a head drifts by a few pixels over two seconds, and which frames match best still hinges on landmark noise
 (a re-encode) and on the driver's face shape, which must not move where the portrait rests.
 
-Motion is measured from the reference, so its mouth is the driver's closed mouth: the estimate's jaw is raised to the
-narrowest lip opening seen in the window (give or take the tracker's noise on a still mouth) when it is open wider.
-A driver holding their resting face then leaves the portrait's mouth at rest whether their lips rest shut or apart,
-and a reference picked mid-speech does not keep the portrait's mouth shut until the driver opens wider than then.
+Motion is measured from the reference, so its mouth is the driver's closed mouth: its mouth and chin are the mean of
+the window's frames whose lips are open no wider than the narrowest opening seen plus the tracker's noise on a still
+mouth (`with_mouth_of`), and its jaw is raised to that opening if still wider. A driver holding their resting face then
+leaves the portrait's mouth at rest whether their lips rest shut or apart, and a reference picked mid-speech does not
+keep the portrait's mouth shut until the driver opens wider than then.
 """
 
 from __future__ import annotations
@@ -34,10 +39,17 @@ from livepresenter.face.geometry import STABLE_POINTS, Affine, fit_similarity, l
 
 log = logging.getLogger(__name__)
 
-NEUTRAL_MARGIN = 0.01
-"""Frames whose shape distance to the portrait is within this of the best one's (a dimensionless Procrustes
-distance; resting frames of one presenter differ by 0.000-0.005 in the test clips, a half-open mouth or a slight
-head turn by more than 0.01) join the neutral estimate, weighted from 1 (the best) down to 0 at the margin."""
+CHIN_AND_MOUTH = np.r_[3:14, 48:68]
+"""The landmarks the reference takes from the driver's shut-mouth frames: the jaw below the ears, and the lips."""
+
+MATCHED_POINTS = np.r_[17:48]
+"""The landmarks the picker compares with the portrait's: brows, nose and eyes (iBUG-68 indices)."""
+
+NEUTRAL_MARGIN = 0.02
+"""Frames whose shape distance to the portrait (over MATCHED_POINTS) is within this of the best one's (a
+dimensionless Procrustes distance) join the neutral estimate, weighted from 1 (the best) down to 0 at the margin. It
+takes in 39-50 of a GRID speaker's 50 window frames (a speaker holding their head still) and 28-48 of 48 of the
+Pexels clip's expressive ones, depending on the portrait, so noise in any few frames moves the estimate little."""
 
 
 SHUT_LIPS_NOISE = 0.01
@@ -120,6 +132,21 @@ def closed_mouth(reference: TrackedFace, opening: float) -> TrackedFace:
     return _with_landmarks(reference, lower_jaw(reference.face.landmarks, -excess))
 
 
+def with_mouth_of(reference: TrackedFace, shut: Sequence[np.ndarray]) -> TrackedFace:
+    """`reference` with its mouth and chin (CHIN_AND_MOUTH) replaced by those of the mean of `shut`, landmark sets
+    of the driver's frames with lips (nearly) shut, aligned onto it on STABLE_POINTS.
+
+    The estimate's own mouth is a mean over frames chosen for their eyes, brows and pose, mid-speech ones included;
+    raising its jaw shuts it, but its corners and lip shapes stay those of speech, and a driver at rest then moves
+    the portrait's mouth away from its own (identity distance; BENCHMARKS.md, issue 20)."""
+    assert reference.face is not None
+    closed = neutral_landmarks(shut, np.ones(len(shut)))
+    aligned = fit_similarity(closed[STABLE_POINTS], reference.face.landmarks[STABLE_POINTS]).apply(closed)
+    landmarks = reference.face.landmarks.astype(np.float64, copy=True)
+    landmarks[CHIN_AND_MOUTH] = aligned[CHIN_AND_MOUTH]
+    return _with_landmarks(reference, landmarks)
+
+
 def _with_landmarks(tracked: TrackedFace, landmarks: np.ndarray) -> TrackedFace:
     """`tracked` (which has a face) with other image landmarks, its crop's landmarks to match."""
     assert tracked.face is not None
@@ -147,7 +174,7 @@ class ReferencePicker:
             raise ValueError(f"expected (68, 2) portrait landmarks, got {portrait_landmarks.shape}")
         if window_frames < 1:
             raise ValueError(f"window_frames must be >= 1, got {window_frames}")
-        self._target = normalize_landmarks(portrait_landmarks)
+        self._target = np.asarray(portrait_landmarks, dtype=np.float64)[MATCHED_POINTS]
         self.window_frames = window_frames
         self.reset()
 
@@ -166,7 +193,7 @@ class ReferencePicker:
 
     @property
     def best_distance(self) -> float:
-        """Shape distance of `best` to the portrait (see shape_distance); inf before any face was seen."""
+        """Shape distance of `best` to the portrait over MATCHED_POINTS (see shape_distance); inf before any face."""
         estimate = self._estimated()
         return estimate[1] if estimate is not None else float("inf")
 
@@ -183,7 +210,7 @@ class ReferencePicker:
         self._seen += 1
         if tracked.face is None:
             return False
-        distance = shape_distance(tracked.face.landmarks, self._target)
+        distance = shape_distance(tracked.face.landmarks[MATCHED_POINTS], self._target)
         self._faces.append((distance, tracked))
         self._estimate = None
         if distance >= self._best_frame_distance:
@@ -201,9 +228,11 @@ class ReferencePicker:
             chosen = [t for t, w in weighted if w > 0.0]
             seen = [t.face.landmarks for _, t in self._faces if t.face is not None]
             reference = neutral_reference(chosen, [w for _, w in weighted if w > 0.0], posed_by=seen)
-            reference = closed_mouth(reference, min(lip_opening(points) for points in seen) + SHUT_LIPS_NOISE)
+            shut = min(lip_opening(points) for points in seen) + SHUT_LIPS_NOISE
+            reference = with_mouth_of(reference, [points for points in seen if lip_opening(points) <= shut])
+            reference = closed_mouth(reference, shut)
             assert reference.face is not None
-            distance = shape_distance(reference.face.landmarks, self._target)
+            distance = shape_distance(reference.face.landmarks[MATCHED_POINTS], self._target)
             self._estimate = (reference, distance)
             log.debug("reference: neutral estimate over %d frames, nearest frame %d (shape distance %.3f)",
                       len(chosen), reference.index, distance)
