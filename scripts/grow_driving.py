@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from livepresenter.capture import FaceTracker
-from livepresenter.evaluate.derived import FACE_SHAPES, recaptured, stretched, write_clip
+from livepresenter.evaluate.derived import FACE_SHAPES, recaptured, stretched, tracked_landmarks, write_clip
 from livepresenter.evaluate.facial_hair import STYLES, with_facial_hair_clip
 from livepresenter.face.geometry import lip_opening
 from livepresenter.media import VideoReader
@@ -58,25 +58,13 @@ def held_neutral(clip: Path, window_s: float = 2.0) -> Iterator[np.ndarray]:
     return (recaptured(still, rng) for _ in range(round(NEUTRAL_S * float(reader.fps))))
 
 
-def tracked_landmarks(clip: Path) -> list[np.ndarray]:
-    """The clip's landmarks frame by frame, tracked once as the product tracks (a frame without a face keeps the
-    last face's)."""
-    tracker = FaceTracker()
-    found: list[np.ndarray] = []
-    for frame in VideoReader(clip):
-        face = tracker.track(frame.image, frame.time_s).face
-        if face is None and not found:
-            raise SystemExit(f"no face in frame 0 of {clip}")
-        found.append(face.landmarks if face is not None else found[-1])
-    return found
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clips", type=Path, required=True, help="folder of driving clips (*.mp4)")
     parser.add_argument("--out", type=Path, required=True, help="folder for the variants (created)")
     parser.add_argument("--only", nargs="*", default=None, help="clips whose name contains one of these")
-    parser.add_argument("--variants", nargs="*", default=[*VARIANTS, "neutral", *STYLES], help="which variants to write")
+    parser.add_argument("--variants", nargs="*", default=[*VARIANTS, "neutral", *STYLES],
+                        help="which variants to write")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     for clip in sorted(args.clips.glob("*.mp4")):

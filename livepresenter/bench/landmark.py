@@ -112,8 +112,8 @@ def format_table(result: dict) -> str:
     """The result as the lines `livepresenter bench landmark` prints."""
     return (f"landmark engine, {result['size']}x{result['size']} portrait, {result['frames']} frames "
             f"({result['source']})\n"
-            f"landmarks on 256 crop {result['landmarks_ms']:.2f} ms + mouth reading {result['mouth_reading_ms']:.2f} ms + "
-            f"animate {result['animate_ms']:.2f} ms = "
+            f"landmarks on 256 crop {result['landmarks_ms']:.2f} ms + mouth reading {result['mouth_reading_ms']:.2f} ms"
+            f" + animate {result['animate_ms']:.2f} ms = "
             f"{result['total_ms']:.2f} ms median (p90 {result['total_ms_p90']:.2f}) -> {result['fps']:.0f} fps\n"
             f"prepare (once per presenter, mouth calibration included) {result['prepare_ms']:.0f} ms")
 

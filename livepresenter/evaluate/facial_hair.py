@@ -110,8 +110,8 @@ def _carried(texture: HairTexture, points: np.ndarray, anchors: np.ndarray) -> n
     """The strand density moved as the anchor landmarks moved since the texture was drawn."""
     affine = fit_affine(texture.landmarks[anchors], points[anchors])
     h, w = texture.density.shape
-    return cv2.warpAffine(texture.density, np.hstack([affine.linear, affine.shift[:, None]]).astype(np.float32), (w, h), flags=cv2.INTER_LINEAR,
-                          borderMode=cv2.BORDER_REFLECT)
+    matrix = np.hstack([affine.linear, affine.shift[:, None]]).astype(np.float32)
+    return cv2.warpAffine(texture.density, matrix, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
 
 
 def _facing(points: np.ndarray, outer: np.ndarray, inner: tuple[tuple[int, int], ...], cover: float) -> np.ndarray:
