@@ -239,6 +239,18 @@ def test_eval_command_errors_name_the_problem(tmp_path: Path, capsys: pytest.Cap
     assert f"report folder {missing} does not exist" in capsys.readouterr().err
 
 
+def test_a_mouth_truth_of_another_length_is_named(tmp_path: Path, driving_dir: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    from livepresenter.evaluate.derived import write_clip
+    from tests.capture_testdata import read_frames
+
+    clip = driving_dir / "grid_bbaf2n_256.mp4"
+    short = write_clip(read_frames(clip, 0, 3), tmp_path / "short.mp4", 25)
+    assert main(["eval", "--driving", str(clip), "--mouth-truth", str(short), "--max-frames", "5",
+                 "--engine", "landmark"]) == ExitStatus.BAD_INPUT
+    assert f"mouth truth {short} has 3 frames, the driving clip 5" in capsys.readouterr().err
+
+
 def test_landmark_engine_beats_the_static_baseline_on_a_grid_clip(
     driving_dir: Path, portraits_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
