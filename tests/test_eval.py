@@ -309,6 +309,9 @@ def test_report_and_json_carry_the_derived_drivers() -> None:
     row = next(line for line in table.splitlines() if line.startswith("| Test Figure | clip.mp4 | 0.40"))
     assert row.endswith("**fail**: face_shape |")
     assert "2 of 3 derived-driver checks pass." in table and "5 of 5 target checks pass." in table
+    assert plain["mouth_truth"] is None
+    (truthful,) = records(replace(evaluation, mouth_truth=Path("clean.mp4")))
+    assert truthful["mouth_truth"] == "clean.mp4"
 
 
 def test_stretched_and_reencoded_frames(tmp_path: Path, driving_dir: Path) -> None:

@@ -105,12 +105,15 @@ class CrossIdentityRun:
 
 @dataclass(frozen=True)
 class ClipEvaluation:
+    """mouth_truth: the clip the cross-identity mouths were compared with, None for the driving clip itself."""
+
     driving: Path
     engine: str
     reconstruction: ReconstructionScores
     static: ReconstructionScores
     cross: tuple[CrossIdentityRun, ...]
     snapshots: tuple[Snapshot, ...]
+    mouth_truth: Path | None = None
 
 
 class _DrivenPortrait:
@@ -274,4 +277,5 @@ def evaluate_clip(
             for cross, reference, scores in zip(crosses, references, drivers, strict=True)
         ),
         snapshots=tuple(snapshots),
+        mouth_truth=settings.mouth_truth,
     )
