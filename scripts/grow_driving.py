@@ -1,5 +1,7 @@
 """Grow driving material without downloads (issue 20's honest evaluation): each clip mirrored, smaller and off-centre,
-re-encoded, as a longer and as a wider face (the same motion, another face shape), and a held-neutral stretch.
+re-encoded, as a longer and as a wider face (the same motion, another face shape), a held-neutral stretch, and with a
+painted moustache or a moustache and beard (evaluate/facial_hair.py; the clean clip's mouth reading is their truth:
+`livepresenter eval --driving OUT/<clip>_moustache.mp4 --mouth-truth <clip>.mp4`).
 
     python scripts/grow_driving.py --clips ../shared/media/driving --out /tmp/driving-grown [--only lbax4n lbbc2a]
 
@@ -17,7 +19,8 @@ from pathlib import Path
 import numpy as np
 
 from livepresenter.capture import FaceTracker
-from livepresenter.evaluate.derived import FACE_SHAPES, recaptured, stretched, write_clip
+from livepresenter.evaluate.derived import FACE_SHAPES, recaptured, stretched, tracked_landmarks, write_clip
+from livepresenter.evaluate.facial_hair import STYLES, with_facial_hair_clip
 from livepresenter.face.geometry import lip_opening
 from livepresenter.media import VideoReader
 
@@ -60,7 +63,8 @@ def main() -> None:
     parser.add_argument("--clips", type=Path, required=True, help="folder of driving clips (*.mp4)")
     parser.add_argument("--out", type=Path, required=True, help="folder for the variants (created)")
     parser.add_argument("--only", nargs="*", default=None, help="clips whose name contains one of these")
-    parser.add_argument("--variants", nargs="*", default=[*VARIANTS, "neutral"], help="which variants to write")
+    parser.add_argument("--variants", nargs="*", default=[*VARIANTS, "neutral", *STYLES],
+                        help="which variants to write")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     for clip in sorted(args.clips.glob("*.mp4")):
@@ -72,10 +76,14 @@ def main() -> None:
         if face is None:
             raise SystemExit(f"no face in frame 0 of {clip}")
         centre = (float(face.landmarks[:, 0].mean()), float(face.landmarks[:, 1].mean()))
+        tracked = tracked_landmarks(clip) if set(args.variants) & set(STYLES) else []
         for name in args.variants:
             out = args.out / f"{clip.stem}_{name}.mp4"
             if name == "neutral":
                 write_clip(held_neutral(clip), out, reader.fps)
+            elif name in STYLES:
+                images = (frame.image for frame in reader)
+                write_clip(with_facial_hair_clip(images, tracked, name), out, reader.fps)
             else:
                 variant = VARIANTS[name]
                 write_clip((variant(frame.image, centre) for frame in reader), out, reader.fps)

@@ -239,6 +239,18 @@ def test_eval_command_errors_name_the_problem(tmp_path: Path, capsys: pytest.Cap
     assert f"report folder {missing} does not exist" in capsys.readouterr().err
 
 
+def test_a_mouth_truth_of_another_length_is_named(tmp_path: Path, driving_dir: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    from livepresenter.evaluate.derived import write_clip
+    from tests.capture_testdata import read_frames
+
+    clip = driving_dir / "grid_bbaf2n_256.mp4"
+    short = write_clip(read_frames(clip, 0, 3), tmp_path / "short.mp4", 25)
+    assert main(["eval", "--driving", str(clip), "--mouth-truth", str(short), "--max-frames", "5",
+                 "--engine", "landmark"]) == ExitStatus.BAD_INPUT
+    assert f"mouth truth {short} has 3 frames, the driving clip 5" in capsys.readouterr().err
+
+
 def test_landmark_engine_beats_the_static_baseline_on_a_grid_clip(
     driving_dir: Path, portraits_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -297,6 +309,9 @@ def test_report_and_json_carry_the_derived_drivers() -> None:
     row = next(line for line in table.splitlines() if line.startswith("| Test Figure | clip.mp4 | 0.40"))
     assert row.endswith("**fail**: face_shape |")
     assert "2 of 3 derived-driver checks pass." in table and "5 of 5 target checks pass." in table
+    assert plain["mouth_truth"] is None
+    (truthful,) = records(replace(evaluation, mouth_truth=Path("clean.mp4")))
+    assert truthful["mouth_truth"] == "clean.mp4"
 
 
 def test_stretched_and_reencoded_frames(tmp_path: Path, driving_dir: Path) -> None:

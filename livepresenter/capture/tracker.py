@@ -10,7 +10,9 @@ turned far away counts as lost, and the engines hold their last pose).
 
 The crop box (see crop.py) is smoothed with a One Euro filter so that a still head gives a still crop while a
 moving head is followed within a frame or two. The landmarks handed on are smoothed too (landmark_smoothing.py),
-since the landmark engine moves the portrait by them; refits start from the measured points.
+since the landmark engine moves the portrait by them; refits start from the measured points. Their mouth opening is
+then read again with what else the frame shows (mouth_reading.py), so that a moustache or a beard does not make
+the lips chatter; on a bare face it passes unchanged.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import numpy as np
 
 from livepresenter.capture.landmark_smoothing import LandmarkSmoother
 from livepresenter.capture.landmarks import Box, Landmarker, create_landmarker
+from livepresenter.capture.mouth_reading import MouthReading
 from livepresenter.capture.smoothing import OneEuroFilter
 from livepresenter.errors import ConfigError
 from livepresenter.face import CropBox, Face, TrackedFace
@@ -72,6 +75,7 @@ class TrackerSettings:
         shape_min_cutoff_hz, shape_beta: the same for the face shape in the head's frame, in face radii; the
             jaw line and lips are not filtered (see landmark_smoothing.py).
         lid_beta: the same for the eyelids, high so that a quick blink keeps its depth.
+        read_mouth: re-read the mouth opening under facial hair (mouth_reading.py; False: the landmarker's as is).
     """
 
     landmarker: str = "dlib"
@@ -89,6 +93,7 @@ class TrackerSettings:
     shape_min_cutoff_hz: float = 1.5
     shape_beta: float = 3.0
     lid_beta: float = 30.0
+    read_mouth: bool = True
 
     def __post_init__(self) -> None:
         if self.detect_every < 1:
@@ -137,6 +142,7 @@ class FaceTracker:
             d_cutoff_hz=self.settings.d_cutoff_hz,
         )
         self._landmark_smoother = self.settings.landmark_smoother()
+        self._mouth = MouthReading()
         self.reset()
 
     def reset(self) -> None:
@@ -149,6 +155,7 @@ class FaceTracker:
         self._crop_unit: float | None = None
         self._filter.reset()
         self._landmark_smoother.reset()
+        self._mouth.reset()
 
     # --- single images ------------------------------------------------------------------------------------------
 
@@ -183,12 +190,15 @@ class FaceTracker:
         face = self._locate(frame_rgb)
         size = self.settings.crop_size
         if face is None:
+            self._mouth.reset()
             box = self._crop_box or _centred_box(frame_rgb)
             return TrackedFace(index, None, box, crop_image(frame_rgb, box, size), None)
         box = self._smooth(crop_box_from_landmarks(face.landmarks), t_s)
         self._crop_box = box
         if self.settings.smooth_landmarks:
             face = replace(face, landmarks=self._landmark_smoother(face.landmarks, t_s))
+        if self.settings.read_mouth:
+            face = replace(face, landmarks=self._mouth(frame_rgb, face.landmarks, t_s))
         return TrackedFace(
             index, face, box, crop_image(frame_rgb, box, size), to_crop_coords(face.landmarks, box, size)
         )

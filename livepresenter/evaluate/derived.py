@@ -1,6 +1,7 @@
 """Driving material derived from a real clip, the same motion seen differently (issue 20's driver checks, and
 scripts/grow_driving.py): a still face re-captured with camera noise, the clip re-encoded, the frames stretched by a
-fixed affine map (a longer or a wider face), mirrored, rescaled or moved off-centre. Images are HxWx3 uint8 RGB."""
+fixed affine map (a longer or a wider face), mirrored, rescaled or moved off-centre, or with facial hair painted along
+the clip's tracked landmarks (facial_hair.py). Images are HxWx3 uint8 RGB."""
 
 from __future__ import annotations
 
@@ -11,9 +12,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from livepresenter.media import Mp4Writer
+from livepresenter.capture import FaceTracker, TrackerSettings
+from livepresenter.errors import NoFaceError
+from livepresenter.media import Mp4Writer, VideoReader
 
-__all__ = ["FACE_SHAPES", "REENCODE_CRF", "recaptured", "stretched", "write_clip"]
+__all__ = ["FACE_SHAPES", "REENCODE_CRF", "recaptured", "stretched", "tracked_landmarks", "write_clip"]
 
 REENCODE_CRF = 12
 """x264 quality of the re-encoded driver: a high-quality re-encode, about 1.4/255 mean change per GRID frame."""
@@ -63,3 +66,16 @@ def write_clip(frames: Iterable[np.ndarray], path: Path, fps: Fraction | float, 
         for image in iterator:
             writer.write(np.ascontiguousarray(image[:height, :width]))
     return path
+
+
+def tracked_landmarks(clip: Path, settings: TrackerSettings | None = None) -> list[np.ndarray]:
+    """The (68, 2) landmarks the tracker hands on, frame by frame (a frame without a face keeps the last face's):
+    what facial hair is painted along, and what a derived driver's reading is compared with."""
+    tracker = FaceTracker(settings)
+    found: list[np.ndarray] = []
+    for frame in VideoReader(clip):
+        face = tracker.track(frame.image, frame.time_s).face
+        if face is None and not found:
+            raise NoFaceError(f"no face in frame 0 of {clip}: trim the clip so it starts on a frontal face")
+        found.append(face.landmarks if face is not None else found[-1])
+    return found

@@ -23,6 +23,7 @@ def records(evaluation: ClipEvaluation, targets: Targets = TARGETS) -> list[dict
     rec, static = evaluation.reconstruction, evaluation.static
     base: dict[str, Any] = {
         "driving": str(evaluation.driving),
+        "mouth_truth": None if evaluation.mouth_truth is None else str(evaluation.mouth_truth),
         "engine": evaluation.engine,
         "frames": rec.frames,
         "frames_without_face": rec.frames_without_face,

@@ -14,6 +14,10 @@ reconstruction, the static baseline and the cross-identity mouth series. Self-re
 and viewed like the real frames; a cross-identity output is portrait-sized and viewed as a fixed 256-px crop around
 the portrait's face (the tracker's framing of the still portrait), where the portrait's own embedding is taken too.
 
+With `mouth_truth` (a clip of the same motion seen cleanly, e.g. the clean clip a moustache was painted onto: see
+evaluate/facial_hair.py), the cross-identity mouth series is that clip's lip opening instead of the driving clip's own,
+which facial hair makes unreliable.
+
 With `driver_checks`, each portrait is then driven by drivers derived from the clip (a held neutral face, the clip
 re-encoded, the clip as a longer and a wider face; see driver_checks.py) and compared with its outputs here.
 """
@@ -60,7 +64,8 @@ __all__ = ["ClipEvaluation", "CrossIdentityRun", "EvalSettings", "Snapshot", "ev
 class EvalSettings:
     """engine/checkpoint/fomm_config: as for `render`; max_frames: evaluate only the clip's first frames (None: all);
     reference_window_s: how much of the clip's start the cross-identity reference is picked from; driver_checks: run
-    the derived-driver checks on every portrait (driver_checks.py)."""
+    the derived-driver checks on every portrait (driver_checks.py); mouth_truth: the clip whose lip opening the
+    outputs' mouths are compared with (None: the driving clip; see the module docstring)."""
 
     engine: str = "auto"
     checkpoint: str | None = None
@@ -68,6 +73,7 @@ class EvalSettings:
     max_frames: int | None = None
     reference_window_s: float = RenderSettings.reference_window_s
     driver_checks: bool = True
+    mouth_truth: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -99,12 +105,15 @@ class CrossIdentityRun:
 
 @dataclass(frozen=True)
 class ClipEvaluation:
+    """mouth_truth: the clip the cross-identity mouths were compared with, None for the driving clip itself."""
+
     driving: Path
     engine: str
     reconstruction: ReconstructionScores
     static: ReconstructionScores
     cross: tuple[CrossIdentityRun, ...]
     snapshots: tuple[Snapshot, ...]
+    mouth_truth: Path | None = None
 
 
 class _DrivenPortrait:
@@ -163,6 +172,15 @@ def _snapshot_frames(reals: Sequence[Observation]) -> dict[int, list[tuple[str, 
     return wanted
 
 
+def _mouth_truth(clip: Path, frames: int, observer: FaceObserver) -> list[Observation]:
+    """The first `frames` frames of `clip` observed as the driving frames are; it must have that many."""
+    seen = [observer.observe(to_eval_size(frame.image)) for frame in islice(VideoReader(clip), frames)]
+    if len(seen) != frames:
+        raise InputError(f"mouth truth {clip} has {len(seen)} frames, the driving clip {frames}: give the clip the "
+                         "driver was made from")
+    return seen
+
+
 def evaluate_clip(
     driving: Path,
     presenters: Sequence[Presenter],
@@ -192,6 +210,7 @@ def evaluate_clip(
                           "trim the clip so it starts on a frontal face")
     if not reals[0].found:
         raise no_face
+    truths = reals if settings.mouth_truth is None else _mouth_truth(settings.mouth_truth, len(reals), observer)
     # The clip's frame 0 as the presenter (prepared as every presenter, which finds its face), and as its own
     # reference (a window of one frame).
     try:
@@ -250,7 +269,7 @@ def evaluate_clip(
         cross=tuple(
             CrossIdentityRun(
                 cross.presenter,
-                cross_identity_scores(cross.driven.outputs, reals, cross.seen.embedding),
+                cross_identity_scores(cross.driven.outputs, truths, cross.seen.embedding),
                 reference.index if reference else None,
                 cross.seen.image,
                 scores,
@@ -258,4 +277,5 @@ def evaluate_clip(
             for cross, reference, scores in zip(crosses, references, drivers, strict=True)
         ),
         snapshots=tuple(snapshots),
+        mouth_truth=settings.mouth_truth,
     )

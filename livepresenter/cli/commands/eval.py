@@ -32,6 +32,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--checkpoint", default=None, help="FOMM checkpoint (as for render)")
     parser.add_argument("--fomm-config", default=None, help="official-style YAML for a non-vox-256 checkpoint")
     parser.add_argument("--max-frames", type=int, default=None, help="evaluate only the first N frames of each clip")
+    parser.add_argument("--mouth-truth", type=Path, default=None, metavar="CLIP",
+                        help="compare the portraits' mouths with this clip's lip opening instead of the driving "
+                             "clip's (the clean clip a derived driver, e.g. a painted moustache, was made from)")
     parser.add_argument("--no-driver-checks", action="store_true",
                         help="skip the derived-driver checks (neutral, re-encoded, face shape), about a third of the "
                              "time with portraits")
@@ -59,7 +62,8 @@ def run(args: argparse.Namespace) -> int:
     clips = _files(args.driving, VIDEO_SUFFIXES, "--driving", "video clips")
     presenters = _presenters(args.presenter)
     settings = EvalSettings(engine=args.engine, checkpoint=args.checkpoint, fomm_config=args.fomm_config,
-                            max_frames=args.max_frames, driver_checks=not args.no_driver_checks)
+                            max_frames=args.max_frames, driver_checks=not args.no_driver_checks,
+                            mouth_truth=args.mouth_truth)
     evaluations = [evaluate_clip(clip, presenters, settings, keep_snapshots=args.report is not None)
                    for clip in clips]
     print(markdown_report(evaluations), end="")
@@ -106,7 +110,7 @@ def _command_line(args: argparse.Namespace) -> str:
     words = ["livepresenter", "eval", "--driving", str(args.driving), "--presenter", args.presenter,
              "--engine", args.engine]
     for option, value in (("--checkpoint", args.checkpoint), ("--fomm-config", args.fomm_config),
-                          ("--max-frames", args.max_frames)):
+                          ("--max-frames", args.max_frames), ("--mouth-truth", args.mouth_truth)):
         if value is not None:
             words += [option, str(value)]
     if args.no_driver_checks:
