@@ -33,8 +33,9 @@ def records(evaluation: ClipEvaluation, targets: Targets = TARGETS) -> list[dict
     checks = targets.reconstruction(rec, static)
     if not evaluation.cross:
         return [{**base, "checks": checks}]
-    return [{**base, **_cross_fields(run), **_driver_fields(run),
+    return [{**base, **_cross_fields(run), **_driver_fields(run), **_turn_fields(run),
              "checks": {**checks, **targets.cross_identity(run.scores),
+                        **(targets.turns(run.turns) if run.turns else {}),
                         **(targets.drivers(run.drivers) if run.drivers else {})}}
             for run in evaluation.cross]
 
@@ -49,6 +50,13 @@ def _driver_fields(run: CrossIdentityRun) -> dict[str, Any]:
     values = (d.neutral_px, d.neutral_id_dist, d.reencoded_px, d.reencoded_pixel_diff,
               *(d.face_shape_px[shape] for shape in FACE_SHAPES))
     return dict(zip(keys, values, strict=True))
+
+
+def _turn_fields(run: CrossIdentityRun) -> dict[str, Any]:
+    """The head-turn scores (metrics.TurnScores), each None when they could not be measured."""
+    keys = ("yaw_err_mean", "yaw_err_max", "yaw_frames", "driver_yaw_max", "turned_frames", "turned_id_dist",
+            "turned_missing_faces")
+    return {key: getattr(run.turns, key) if run.turns else None for key in keys}
 
 
 def _cross_fields(run: CrossIdentityRun) -> dict[str, Any]:
