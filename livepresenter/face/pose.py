@@ -16,9 +16,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from livepresenter.face.geometry import STABLE_POINTS, eye_distance, face_down
+from livepresenter.face.geometry import STABLE_POINTS, eye_distance, face_down, fit_similarity
 
-__all__ = ["HeadPose", "angles_of", "face_depth", "fit_pose", "lift", "relative_yaw", "rest_model", "rotation", "yaw_of"]
+__all__ = ["MIRROR", "HeadPose", "angles_of", "face_depth", "fit_pose", "lift", "frontal_shape", "own_yaw", "relative_yaw", "rest_model", "rotation", "yaw_of"]
 
 # Nose: the bridge (27-30) rises to the tip; the base (31-35) sits back from it, the wings most.
 _NOSE = {27: 0.15, 28: 0.22, 29: 0.30, 30: 0.40, 31: 0.18, 32: 0.24, 33: 0.30, 34: 0.24, 35: 0.18}
@@ -27,6 +27,10 @@ _EYES = {36: 0.0, 39: 0.10, 42: 0.10, 45: 0.0, **dict.fromkeys((37, 38, 40, 41, 
 _JAW_BACK, _CHIN = -0.45, 0.15  # the jaw outline's ends (by the ears) and the chin
 _BROW_INNER, _BROW_FALL = 0.18, 0.25  # brows: inner ends over the nose, falling back towards the temples
 _LIP_CENTRE, _LIP_FALL, _INNER_LIP_BACK = 0.30, 0.30, 0.03  # lips: centre out, corners back on the jaw's curve
+
+MIRROR = np.r_[16:-1:-1, 26:16:-1, 27:31, 35:30:-1, 45:41:-1, 47, 46, 39:35:-1, 41, 40,
+               54:47:-1, 59:54:-1, 64:59:-1, 67:64:-1]
+"""iBUG-68 index of each point's mirror image across the face's midline (point i's partner is MIRROR[i])."""
 
 
 @dataclass(frozen=True)
@@ -45,8 +49,8 @@ class HeadPose:
 def face_depth(landmarks: np.ndarray) -> np.ndarray:
     """(68,) generic depth, in pixels towards the camera, for a face whose rest landmarks are `landmarks`.
 
-    Written per group against the face's own across-face position (along the eye line from the eyes' midpoint, in
-    outer-eye-corner distances), so cheeks follow that face's width rather than an average face's.
+    Written per group against the face's own across-face positions (along the eye line, in outer-eye-corner
+    distances), so cheeks, brows and lips curve back over that face's width rather than an average face's.
     """
     points = np.asarray(landmarks, dtype=np.float64)
     unit = eye_distance(points)
@@ -93,7 +97,7 @@ def yaw_of(rotation_matrix: np.ndarray) -> float:
 def angles_of(rotation_matrix: np.ndarray) -> tuple[float, float, float]:
     """(yaw, pitch, roll) in degrees with `rotation(*angles_of(R))` == R."""
     forward = rotation_matrix[:, 2]
-    yaw = float(np.degrees(np.arctan2(forward[0], forward[2])))
+    yaw = yaw_of(rotation_matrix)
     pitch = float(np.degrees(np.arcsin(np.clip(forward[1], -1.0, 1.0))))
     roll_only = rotation(yaw, pitch, 0.0).T @ rotation_matrix
     return yaw, pitch, float(np.degrees(np.arctan2(roll_only[1, 0], roll_only[0, 0])))
@@ -116,9 +120,28 @@ def fit_pose(model: np.ndarray, points: np.ndarray, indices: np.ndarray = STABLE
     return HeadPose(full, float(singular.mean()), centre)
 
 
+def frontal_shape(landmarks: np.ndarray) -> np.ndarray:
+    """(68, 2) the face made mirror-symmetric: the points averaged with their mirror images (fitted onto them by a
+    similarity). A turned face's nose and cheeks shift sideways by its depth; symmetric, it is the face seen from in
+    front (narrower by the turn's cosine), which is what the generic depth describes."""
+    points = np.asarray(landmarks, dtype=np.float64)
+    mirrored = points[MIRROR] * (-1.0, 1.0)
+    return 0.5 * (points + fit_similarity(mirrored, points).apply(mirrored))
+
+
 def rest_model(landmarks: np.ndarray) -> np.ndarray:
-    """(68, 3) model of a face from its rest landmarks: the points lifted with the generic depth."""
+    """(68, 3) model of a face from its rest landmarks: the points, lifted with the generic depth.
+
+    The depth is laid on the points as they are, even for a face photographed turned: lifted on its symmetric shape
+    and turned with it, the far cheek of a three-quarter portrait lands behind the nose and any further turn folds
+    it over the nose, which a warp cannot show (Einstein's face stopped being found at all).
+    """
     return lift(landmarks, face_depth(landmarks))
+
+
+def own_yaw(landmarks: np.ndarray) -> float:
+    """How far (degrees) a face is turned in its photograph: its yaw against its own mirror-symmetric shape."""
+    return relative_yaw(frontal_shape(landmarks), landmarks)
 
 
 def relative_yaw(rest_landmarks: np.ndarray, landmarks: np.ndarray) -> float:
