@@ -38,6 +38,8 @@ from livepresenter.face.pose import relative_yaw
 __all__ = [
     "NO_FACE",
     "TARGETS",
+    "TURNED",
+    "TURN_RANGE",
     "CrossIdentityScores",
     "DriverScores",
     "Observation",

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from livepresenter.evaluate.derived import FACE_SHAPES
-from livepresenter.evaluate.metrics import TARGETS, Targets
+from livepresenter.evaluate.metrics import TARGETS, TURN_RANGE, TURNED, Targets, TurnScores
 from livepresenter.evaluate.runner import ClipEvaluation, CrossIdentityRun
 
 __all__ = ["markdown_report", "records", "report_document"]
@@ -150,7 +150,35 @@ def markdown_report(evaluations: Sequence[ClipEvaluation], targets: Targets = TA
             )
         passed = [ok for _, _, d in driven for ok in targets.drivers(d).values()]
         lines += ["", f"{sum(passed)} of {len(passed)} derived-driver checks pass."]
+    lines += _turn_table([(ev, run, run.turns) for ev, run in runs if run.turns is not None], targets)
     return "\n".join(lines) + "\n"
+
+
+def _turn_table(turned: Sequence[tuple[ClipEvaluation, CrossIdentityRun, TurnScores]], targets: Targets) -> list[str]:
+    """The head-turn table (metrics.TurnScores), with its own count of checks; no lines without turn scores."""
+    if not turned:
+        return []
+    lines = [
+        "",
+        (
+            "**Head turns** (yaw of driver and output, each from its own rest face by the weak-perspective fit of the"
+            f" generic 3-D face, over frames with |driver yaw| <= {TURN_RANGE:g} degrees; identity and detector misses"
+            f" over frames with |driver yaw| > {TURNED:g}). Targets: mean yaw error <= {targets.max_yaw_err:g} degrees,"
+            f" turned id_dist < {targets.max_id_dist:g}."
+        ),
+        "",
+        "| portrait | clip | yaw error mean | yaw error max | driver max yaw | turned frames | turned id_dist "
+        "| turned frames without face | checks |",
+        "|---|---|--:|--:|--:|--:|--:|--:|---|",
+    ]
+    for ev, run, t in turned:
+        lines.append(
+            f"| {run.presenter.name} | {ev.driving.name} | {_num(t.yaw_err_mean, 1)} | {_num(t.yaw_err_max, 1)} "
+            f"| {_num(t.driver_yaw_max, 1)} | {t.turned_frames} | {_num(t.turned_id_dist)} | {t.turned_missing_faces} "
+            f"| {_verdict(targets.turns(t))} |"
+        )
+    passed = [ok for _, _, t in turned for ok in targets.turns(t).values()]
+    return [*lines, "", f"{sum(passed)} of {len(passed)} head-turn checks pass."]
 
 
 def _all_checks(evaluation: ClipEvaluation, targets: Targets) -> list[bool]:
