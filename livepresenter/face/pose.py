@@ -7,7 +7,9 @@ evaluation (which reads the yaw of driver and output the same way), so the two c
 Coordinates: x to the image's right, y down (pixels), z towards the camera. The depth is not anyone's measured face:
 a parametric head written per landmark group in outer-eye-corner distances (cheeks and jaw on an ellipse, the nose
 standing out, the eyes set back under the brows), scaled to the face it lifts. Angles are in degrees: yaw positive
-when the face turns towards the image's right (as `face_turn`), pitch positive when it nods down.
+when the face turns towards the image's right (as `face_turn`), pitch positive when it nods down. Poses are relative
+to the rest face the model is lifted from; how far a photographed face is turned in itself (`own_yaw`) is read against
+its mirror-symmetric shape, which is what the engine caps a three-quarter portrait's turns by.
 """
 
 from __future__ import annotations
@@ -18,7 +20,20 @@ import numpy as np
 
 from livepresenter.face.geometry import STABLE_POINTS, eye_distance, face_down, fit_similarity
 
-__all__ = ["MIRROR", "HeadPose", "angles_of", "face_depth", "fit_pose", "lift", "frontal_shape", "own_yaw", "relative_yaw", "rest_model", "rotation", "yaw_of"]
+__all__ = [
+    "MIRROR",
+    "HeadPose",
+    "angles_of",
+    "face_depth",
+    "fit_pose",
+    "frontal_shape",
+    "lift",
+    "own_yaw",
+    "relative_yaw",
+    "rest_model",
+    "rotation",
+    "yaw_of",
+]
 
 # Nose: the bridge (27-30) rises to the tip; the base (31-35) sits back from it, the wings most.
 _NOSE = {27: 0.15, 28: 0.22, 29: 0.30, 30: 0.40, 31: 0.18, 32: 0.24, 33: 0.30, 34: 0.24, 35: 0.18}

@@ -113,7 +113,8 @@ class RelativeTransfer:
 def yaw_range(portrait_yaw: float) -> tuple[float, float]:
     """The turns (degrees, low, high) a portrait photographed at `portrait_yaw` is given: at most MAX_YAW either way,
     and never past MAX_TOTAL_YAW from frontal (but always back towards frontal)."""
-    return (max(-MAX_YAW, min(0.0, -MAX_TOTAL_YAW - portrait_yaw)), min(MAX_YAW, max(0.0, MAX_TOTAL_YAW - portrait_yaw)))
+    low = max(-MAX_YAW, min(0.0, -MAX_TOTAL_YAW - portrait_yaw))
+    return low, min(MAX_YAW, max(0.0, MAX_TOTAL_YAW - portrait_yaw))
 
 
 def capped_turn(turn: np.ndarray, allowed: tuple[float, float] = (-MAX_YAW, MAX_YAW)) -> np.ndarray:
