@@ -11,7 +11,14 @@ import numpy as np
 import pytest
 
 from livepresenter.capture import FaceTracker
-from livepresenter.engine.landmark.transfer import MAX_TOTAL_YAW, MAX_YAW, RelativeTransfer, capped_turn, yaw_range
+from livepresenter.engine.landmark.transfer import (
+    MAX_REVEAL,
+    MAX_TOTAL_YAW,
+    MAX_YAW,
+    RelativeTransfer,
+    capped_turn,
+    yaw_range,
+)
 from livepresenter.face import TrackedFace
 from livepresenter.face.pose import (
     MIRROR,
@@ -61,7 +68,8 @@ def test_turns_beyond_the_cap_are_held_at_it() -> None:
 def test_a_three_quarter_portrait_turns_less_towards_its_far_cheek() -> None:
     assert yaw_range(0.0) == (-MAX_YAW, MAX_YAW)
     assert yaw_range(25.0) == (-MAX_YAW, MAX_TOTAL_YAW - 25.0)
-    assert yaw_range(-50.0) == (0.0, MAX_YAW)  # already past the limit: only back towards frontal
+    assert yaw_range(-50.0) == (0.0, MAX_REVEAL)  # past the limit: only back towards frontal, and only a little
+    assert yaw_range(36.0) == (-MAX_REVEAL, MAX_TOTAL_YAW - 36.0)
 
 
 def test_mirror_pairs_are_symmetric() -> None:
