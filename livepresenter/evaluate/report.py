@@ -228,7 +228,10 @@ def report_document(
         "the cross-identity target: the still portrait shifted by a third of a pixel already reads 0.03-0.05), and "
         "the same motion re-encoded or made by a longer or wider face must move it within a pixel of where the clip "
         "itself does (a 1-px shift of these portraits changes their face view by 4.8-7.2/255 on average; a reference "
-        "that hinges on which frame wins moved the whole head by 2-3 px).\n\n"
+        "that hinges on which frame wins moved the whole head by 2-3 px). Head turns: the yaw of driver and output is "
+        "read by the landmark engine's own weak-perspective fit of a generic 3-D face (face/pose.py), each from its "
+        "own rest face; a real person's turned frames (|yaw| > 10) read 0.31-0.40 from her own frontal frame, so "
+        "the turned identity target is strict.\n\n"
         f"{markdown_report(evaluations)}\n"
         f"![contact sheet: each portrait, then driving frames beside the animated output]({sheet_name})\n\n"
         + (f"Credits for the images shown:\n\n{credit_lines}" if credits else "")
