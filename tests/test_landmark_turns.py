@@ -38,8 +38,8 @@ from tests.test_landmark_engine import _engine
 
 PEXELS = "pexels_wolfganglanger_expressions_360.mp4"
 GRID = "grid_bbaf2n_256.mp4"
-# Frames of the Pexels clip: 0 is the reference (near frontal); the driver's yaw from it, as the pose fit reads it,
-# is about 0 at 55, +16 at 150 (towards the image's right) and -24 at 222.
+# Frames of the Pexels clip: 0 is the reference (near frontal); the driver's yaw from it, as the pose fit reads the
+# tracker's landmarks, is about -1 at 55, +9 at 150 (towards the image's right) and -22 at 222.
 FRONTAL, RIGHT, LEFT = 55, 150, 222
 
 
