@@ -123,7 +123,7 @@ def fit_pose(model: np.ndarray, points: np.ndarray, indices: np.ndarray = STABLE
     expression is not read as a turn).
 
     Closed form: the least-squares affine camera, then its nearest scaled rotation (SVD), whose third row completes
-    a right-handed frame. Microseconds, so the engine fits every frame.
+    a proper rotation (determinant 1). Tens of microseconds, so the engine fits every frame.
     """
     source = model[indices] - model[indices].mean(0)
     target = np.asarray(points, dtype=np.float64)[indices]

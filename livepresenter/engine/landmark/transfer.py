@@ -1,15 +1,15 @@
 """FOMM-style relative landmark transfer, without learned weights.
 
 The driving face's motion is measured against a reference frame and re-applied to the portrait's own
-landmarks, so the portrait keeps its face shape and only borrows the motion. An affine fit on
-landmarks that expressions barely move splits the motion into head pose and expression (what is left
-once the pose is undone), so a nod is applied to the whole head rather than read as brows dropping
-onto the eyes. The pose is a rotation in 3-D (`face.pose`): the reference and the portrait are lifted
-with a generic face depth, the driver's rotation is fitted against the lifted reference, and the lifted
-portrait is turned by it and projected, so a turned head compresses the far cheek and brings the nose
-round instead of shearing the photograph. Pose and expression are carried into the portrait's frame by
-the reference-to-portrait similarity, which scales motion to the portrait's face size and turns it with
-the portrait's tilt. The mouth's
+landmarks, so the portrait keeps its face shape and only borrows the motion. A pose fit on landmarks
+that expressions barely move splits the motion into head pose and expression (what is left once the
+pose is undone), so a nod is applied to the whole head rather than read as brows dropping onto the
+eyes. The pose is a rotation in 3-D (`face.pose`): the reference and the portrait are lifted with a
+generic face depth, the driver's rotation is a weak-perspective fit of the lifted reference, and the
+lifted portrait is turned by it and projected, so a turned head compresses the far cheek and brings
+the nose round instead of shearing the photograph (within the turn a photograph supports: `yaw_range`).
+Pose and expression are carried into the portrait's frame by the reference-to-portrait similarity,
+which scales motion to the portrait's face size and turns it with the portrait's tilt. The mouth's
 motion is further scaled to the portrait's mouth where that is the smaller one (see `mouth_scale`).
 
 The reference's mouth is taken as the driver's closed mouth: the reference picker closes it to the narrowest
@@ -79,7 +79,6 @@ class RelativeTransfer:
         self._portrait = portrait_landmarks.astype(np.float64)
         reference = reference_landmarks.astype(np.float64)
         self._to_portrait = fit_similarity(reference[STABLE_POINTS], self._portrait[STABLE_POINTS])
-        self._reference = reference
         self._reference_model = rest_model(reference)
         self._reference_centre = self._reference_model[STABLE_POINTS].mean(0)
         portrait_model = rest_model(self._portrait)
@@ -89,8 +88,8 @@ class RelativeTransfer:
         tilt = np.degrees(np.arctan2(self._to_portrait.linear[1, 0], self._to_portrait.linear[0, 0]))
         self._tilt = rotation(0.0, 0.0, float(tilt))
         self._down = face_down(self._portrait)
-        self._reference_down = face_down(self._reference)
-        self._mouth_scale = mouth_scale(self._portrait, self._reference)
+        self._reference_down = face_down(reference)
+        self._mouth_scale = mouth_scale(self._portrait, reference)
 
     def __call__(self, driving_landmarks: np.ndarray) -> np.ndarray:
         """(68, 2) driving landmarks (any pixel frame consistent with the reference) -> (68, 2)
