@@ -3,8 +3,9 @@ with the landmark engine, each labelled with its yaw as the evaluation reads it 
 landmarks of the 256-px face view; "no face" where dlib finds none).
 
 Usage: python scripts/turn_contact_sheet.py CLIP OUT.png PORTRAIT... [--frames 0,120,160,...]
-The first frame listed is the driver's reference (frame 0 of the Pexels clip, frontal, is the default); the
-portraits' outputs are seen in the eval's fixed face crop.
+Needs Pillow (the `remote` extra) to write the sheet as a small palette PNG. The first frame listed is the driver's
+reference (frame 0 of the Pexels clip, frontal, is the default); the portraits' outputs are seen in the eval's fixed
+face crop.
 """
 
 from __future__ import annotations
