@@ -19,6 +19,7 @@ from livepresenter.evaluate.metrics import (
     Observation,
     ReconstructionScores,
     Targets,
+    TurnScores,
     amplitude_ratio,
     cross_identity_scores,
     keypoint_distance,
@@ -26,10 +27,12 @@ from livepresenter.evaluate.metrics import (
     pearson,
     reconstruction_scores,
     static_scores,
+    turn_scores,
 )
 from livepresenter.evaluate.observe import to_eval_size
 from livepresenter.evaluate.runner import ClipEvaluation, CrossIdentityRun, Snapshot
 from livepresenter.face.geometry import MOUTH
+from livepresenter.face.pose import rest_model, rotation
 from livepresenter.presenter import Presenter
 
 RNG = np.random.default_rng(7)
@@ -263,7 +266,7 @@ def test_landmark_engine_beats_the_static_baseline_on_a_grid_clip(
     assert status == 0
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     expected = {"l1", "akd", "aed", "static_l1", "static_akd", "static_aed", "mouth_akd", "static_mouth_akd",
-                "id_dist", "mouth_corr", "mouth_amp"}
+                "id_dist", "mouth_corr", "mouth_amp", "yaw_err_mean", "turned_id_dist", "turned_missing_faces"}
     assert expected <= result.keys()
     assert result["engine"] == "landmark" and result["frames"] == 30
     assert result["missing_faces"] == 0
@@ -422,3 +425,45 @@ def test_a_reference_posed_by_its_best_frames_fails_the_reencoded_driver(
     assert broken.reencoded_px > 1.5
     assert Targets().drivers(broken)["reencoded_driver"] is False
     assert Targets().drivers(broken)["reencoded_driver"] is False
+
+
+# --- head turns (issue 20) -------------------------------------------------------------------------------------
+
+
+def turned_face(yaw: float) -> np.ndarray:
+    """synthetic_face lifted with the generic depth and turned by `yaw` degrees."""
+    model = rest_model(synthetic_face())
+    centre = model.mean(0)
+    return (model - centre) @ rotation(yaw, 0.0, 0.0)[:2].T + centre[:2]
+
+
+def test_turn_scores_follow_the_yaw_and_count_turned_frames() -> None:
+    rest = synthetic_face()
+    yaws = [0.0, 5.0, 15.0, 25.0, 40.0]
+    drivings = [seen(turned_face(yaw)) for yaw in yaws]
+    # the output turns 2 degrees less; at 25 degrees the detector misses it; identity drifts on turned frames
+    outputs = [seen(turned_face(yaw - 2.0), EMBEDDING + (0.02 if yaw > 10 else 0.0)) for yaw in yaws]
+    outputs[3] = NO_FACE
+    scores = turn_scores(outputs, drivings, rest, rest, EMBEDDING)
+    assert scores.yaw_frames == 3  # 0, 5, 15: 25 has no output face, 40 is beyond the measured range
+    assert scores.yaw_err_mean == pytest.approx(2.0, abs=0.05) and scores.yaw_err_max == pytest.approx(2.0, abs=0.05)
+    assert scores.driver_yaw_max == pytest.approx(15.0, abs=0.05)
+    assert scores.turned_frames == 3 and scores.turned_missing_faces == 1
+    assert scores.turned_id_dist == pytest.approx(0.02 * np.sqrt(128))
+
+
+def test_report_and_json_carry_the_head_turns() -> None:
+    from livepresenter.evaluate.report import markdown_report, records
+
+    evaluation = synthetic_evaluation("clip", 0.5)
+    turns = TurnScores(yaw_err_mean=6.0, yaw_err_max=11.0, yaw_frames=10, driver_yaw_max=24.0, turned_frames=4,
+                       turned_id_dist=0.25, turned_missing_faces=1)
+    checked = replace(evaluation, cross=(replace(evaluation.cross[0], turns=turns),))
+    (record,) = records(checked)
+    assert record["yaw_err_mean"] == 6.0 and record["turned_missing_faces"] == 1
+    assert record["checks"]["yaw"] is False and record["checks"]["turned_id_dist"] is True
+    table = markdown_report([checked])
+    assert "| Test Figure | clip.mp4 | 6.0 | 11.0 | 24.0 | 4 | 0.250 | 1 | **fail**: yaw |" in table
+    assert "1 of 2 head-turn checks pass." in table
+    (plain,) = records(evaluation)
+    assert plain["yaw_err_mean"] is None and "yaw" not in plain["checks"]

@@ -18,6 +18,11 @@ from the portrait; the mouth follows the speaker when the lip opening (`face.geo
 pairs along the face's down direction, over the outer-eye-corner distance) of the output correlates over time with
 the driving one (`mouth_corr`, Pearson) at a
 similar amplitude (`mouth_amp`, ratio of standard deviations, output over driving).
+
+Head turns (`TurnScores`): the yaw of driver and output, each relative to its own rest face (the driver's reference
+frame, the still portrait) by the same weak-perspective fit of the generic 3-D face (`face.pose.relative_yaw`) that
+the landmark engine turns portraits with; the error is measured on frames with turns up to `TURN_RANGE`, and identity
+again on the turned frames alone (|driver yaw| > `TURNED`), where a mean over a mostly frontal clip would hide it.
 """
 
 from __future__ import annotations
@@ -28,15 +33,19 @@ from dataclasses import dataclass
 import numpy as np
 
 from livepresenter.face.geometry import MOUTH, lip_opening
+from livepresenter.face.pose import relative_yaw
 
 __all__ = [
     "NO_FACE",
     "TARGETS",
+    "TURNED",
+    "TURN_RANGE",
     "CrossIdentityScores",
     "DriverScores",
     "Observation",
     "ReconstructionScores",
     "Targets",
+    "TurnScores",
     "amplitude_ratio",
     "cross_identity_scores",
     "keypoint_distance",
@@ -44,7 +53,13 @@ __all__ = [
     "pearson",
     "reconstruction_scores",
     "static_scores",
+    "turn_scores",
 ]
+
+TURN_RANGE = 30.0
+"""Degrees: the driver turns the yaw error is measured over (the issue's range; the engine caps at it)."""
+TURNED = 10.0
+"""Degrees: a driver turned further than this is "turned" for the turned-frame identity."""
 
 
 
@@ -199,6 +214,56 @@ def cross_identity_scores(
 
 
 @dataclass(frozen=True)
+class TurnScores:
+    """How a portrait follows the driver's head turns (module docstring); None where nothing could be measured.
+
+    yaw_err_mean, yaw_err_max: |output yaw - driver yaw| in degrees over the `yaw_frames` frames where both faces were
+    found and the driver turned at most TURN_RANGE; driver_yaw_max: the driver's largest |yaw| there. turned_frames:
+    frames where the driver is turned more than TURNED; turned_id_dist: the identity distance over those of them whose
+    output has a face; turned_missing_faces: those whose output has none (the detector missed the turned portrait).
+    """
+
+    yaw_err_mean: float | None
+    yaw_err_max: float | None
+    yaw_frames: int
+    driver_yaw_max: float | None
+    turned_frames: int
+    turned_id_dist: float | None
+    turned_missing_faces: int
+
+
+def turn_scores(outputs: Sequence[Observation], drivings: Sequence[Observation], portrait_landmarks: np.ndarray,
+                driver_rest: np.ndarray, portrait_embedding: np.ndarray) -> TurnScores:
+    """Yaw followed and identity when turned (`TurnScores`); `portrait_landmarks` and `driver_rest` are the rest faces
+    the yaws are measured from, each in its own evaluation pixels."""
+    if not len(outputs) == len(drivings) > 0:
+        raise ValueError(f"need the same non-zero number of outputs and drivings, got {len(outputs)}, {len(drivings)}")
+    errors, driver_yaws, turned_id, turned, missing = [], [], [], 0, 0
+    for output, driving in zip(outputs, drivings, strict=True):
+        if not driving.found:
+            continue
+        driver_yaw = relative_yaw(driver_rest, driving.landmarks)
+        if abs(driver_yaw) > TURNED:
+            turned += 1
+            if output.found:
+                turned_id.append(_embedding_distance(output.embedding, portrait_embedding))
+            else:
+                missing += 1
+        if output.found and abs(driver_yaw) <= TURN_RANGE:
+            errors.append(abs(relative_yaw(portrait_landmarks, output.landmarks) - driver_yaw))
+            driver_yaws.append(abs(driver_yaw))
+    return TurnScores(
+        yaw_err_mean=_mean(errors),
+        yaw_err_max=max(errors, default=None),
+        yaw_frames=len(errors),
+        driver_yaw_max=max(driver_yaws, default=None),
+        turned_frames=turned,
+        turned_id_dist=_mean(turned_id),
+        turned_missing_faces=missing,
+    )
+
+
+@dataclass(frozen=True)
 class DriverScores:
     """How a portrait answers drivers derived from the clip (issue 20; `evaluate.driver_checks`), measured in the
     256-px face view every cross-identity output is seen in. Landmark distances are the optical flow between two
@@ -226,6 +291,7 @@ class Targets:
     akd_vs_static: float = 0.5
     mouth_akd_vs_static: float = 0.35
     max_id_dist: float = 0.30
+    max_yaw_err: float = 5.0
     min_mouth_corr: float = 0.6
     mouth_amp_range: tuple[float, float] = (0.5, 2.0)
     max_neutral_px: float = 1.0
@@ -248,6 +314,14 @@ class Targets:
             "mouth_amp": low <= scores.mouth_amp <= high,
         }
 
+
+    def turns(self, scores: TurnScores) -> dict[str, bool]:
+        """The portrait's yaw follows the driver's (mean error), and stays itself where the driver is turned (only
+        when the clip has turned frames)."""
+        checks = {"yaw": scores.yaw_err_mean is not None and scores.yaw_err_mean <= self.max_yaw_err}
+        if scores.turned_frames:
+            checks["turned_id_dist"] = scores.turned_id_dist is not None and scores.turned_id_dist < self.max_id_dist
+        return checks
 
     def drivers(self, scores: DriverScores) -> dict[str, bool]:
         """The derived-driver checks: a neutral driver leaves the portrait still, a re-encoded one moves it alike,

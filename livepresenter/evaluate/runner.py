@@ -42,10 +42,12 @@ from livepresenter.evaluate.metrics import (
     DriverScores,
     Observation,
     ReconstructionScores,
+    TurnScores,
     cross_identity_scores,
     l1_distance,
     reconstruction_scores,
     static_scores,
+    turn_scores,
 )
 from livepresenter.evaluate.observe import EVAL_SIDE, FaceObserver, to_eval_size
 from livepresenter.face.crop import crop_box_from_landmarks, crop_image
@@ -94,13 +96,15 @@ class Snapshot:
 @dataclass(frozen=True)
 class CrossIdentityRun:
     """A portrait driven by the clip; portrait_view: the face crop its outputs are compared in (contact sheet);
-    drivers: the derived-driver scores, None when they were not run."""
+    drivers: the derived-driver scores, None when they were not run; turns: head turns followed, None when the
+    reference frame has no face to measure the driver's turns from."""
 
     presenter: Presenter
     scores: CrossIdentityScores
     reference_frame: int | None
     portrait_view: np.ndarray
     drivers: DriverScores | None = None
+    turns: TurnScores | None = None
 
 
 @dataclass(frozen=True)
@@ -179,6 +183,14 @@ def _mouth_truth(clip: Path, frames: int, observer: FaceObserver) -> list[Observ
         raise InputError(f"mouth truth {clip} has {len(seen)} frames, the driving clip {frames}: give the clip the "
                          "driver was made from")
     return seen
+
+
+def _turns(cross: _CrossSetup, reals: Sequence[Observation], reference_frame: int | None) -> TurnScores | None:
+    """Turn scores with the driver's yaw measured from the real frame nearest the reference (None without a face)."""
+    rest = reals[reference_frame].landmarks if reference_frame is not None else None
+    if rest is None:
+        return None
+    return turn_scores(cross.driven.outputs, reals, cross.seen.landmarks, rest, cross.seen.embedding)
 
 
 def evaluate_clip(
@@ -273,6 +285,7 @@ def evaluate_clip(
                 reference.index if reference else None,
                 cross.seen.image,
                 scores,
+                _turns(cross, reals, reference.index if reference else None),
             )
             for cross, reference, scores in zip(crosses, references, drivers, strict=True)
         ),
