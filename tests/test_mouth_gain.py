@@ -110,6 +110,5 @@ def test_calibrated_engine_makes_small_openings_read_on_a_bearded_portrait(portr
     opened = {name: np.mean([_read_opening(crop_image(engine.animate_landmarks(
                   lower_jaw(rest, amount).astype(np.float32)), box)) - shut for amount in (0.03, 0.04, 0.05)])
               for name, engine in (("plain", plain), ("calibrated", calibrated))}
-    # Measured: plain 0.010, calibrated 0.022 of the 0.04 asked for on average (0.03-0.05, where the gain fades in).
     assert opened["calibrated"] > opened["plain"] + 0.01, opened
-    assert opened["calibrated"] > 0.5 * 0.04, opened
+    assert opened["calibrated"] > 0.6 * 0.04, opened

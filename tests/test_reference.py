@@ -257,8 +257,8 @@ def test_neutral_driver_leaves_the_portrait_still(driving_dir: Path, portraits_d
         portrait = _portrait_landmarks(portraits_dir / name)
         moved = RelativeTransfer(portrait, _reference(clip, portrait).face.landmarks)  # type: ignore[union-attr]
         rest = np.mean([moved(t.face.landmarks) for t in clip], axis=0)  # type: ignore[union-attr]
-        # The portrait's own rest as the transfer gives it: lips the tracker reads crossed (Einstein's, under his
-        # moustache) are uncrossed whatever the reference.
+        # The portrait's own rest as the transfer gives it: lips the tracker reads crossed (a moustache can make it)
+        # are uncrossed whatever the reference.
         at_rest = RelativeTransfer(portrait, portrait)(portrait)
         offset = np.linalg.norm(rest - at_rest, axis=1)
         assert offset.max() < 1.0, f"{name}: a landmark rests {offset.max():.2f} px off"

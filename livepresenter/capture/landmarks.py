@@ -22,7 +22,6 @@ import numpy as np
 
 from livepresenter.errors import ConfigError
 from livepresenter.face import Face
-from livepresenter.face.geometry import face_scale
 
 if TYPE_CHECKING:
     import dlib
@@ -73,19 +72,8 @@ def dlib_model(kind: str) -> Any:
     return getattr(dlib, load)(path)
 
 
-_DLIB_FRAMING = np.array([-1.76, -1.31, 1.85, 2.29])
-"""Where dlib's HOG detector draws its box, on average, about a face: (x0, y0, x1, y1) minus the centroid of the
-rigid landmarks, in face radii (`face_scale`); the median of 30 detections over the six shared clips."""
-
-
 class DlibLandmarker:
     """dlib HOG detector + 68-point shape predictor (about 20 ms per 640x480 frame, under 1 ms per refit).
-
-    A detection's points are fitted twice: in the detector's box, then in the box the detector draws on average for
-    those points (`_DLIB_FRAMING`), which becomes the face's box. The detector's box scale varies from face to face
-    (standard deviation 0.15-0.25 face radii on each side over the shared clips) and the shape predictor follows it:
-    in a box 40 % too large (a GRID speaker's face stretched 15 % wider) it put a shut mouth's lips 0.11 eye distances
-    apart, and they read 0.02 in the average box.
 
     Args:
         score_threshold: lowest HOG score kept. Real faces score about 0.3 and up; badges and logos also fire,
@@ -115,16 +103,11 @@ class DlibLandmarker:
             self._detector = dlib.get_frontal_face_detector()
         upsample = 1 if min(image_rgb.shape[:2]) < self.upsample_below_px else 0
         rects, scores, _ = self._detector.run(image_rgb, upsample, self.score_threshold)
-        faces = [self._framed(image_rgb, self._fit(image_rgb, rect), float(score))
-                 for rect, score in zip(rects, scores, strict=True)]
+        faces = [
+            Face(box=_rect_to_box(rect), landmarks=self._fit(image_rgb, rect), score=float(score))
+            for rect, score in zip(rects, scores, strict=True)
+        ]
         return sorted(faces, key=lambda face: face.score, reverse=True)
-
-    def _framed(self, image_rgb: np.ndarray, points: np.ndarray, score: float) -> Face:
-        """The face refitted in the detector's average box for `points` (see the class docstring)."""
-        centroid, radius = face_scale(points)
-        x0, y0, x1, y1 = (np.tile(centroid, 2) + radius * _DLIB_FRAMING).tolist()
-        box = (x0, y0, x1, y1)
-        return Face(box=box, landmarks=self.landmarks(image_rgb, box), score=score)
 
     def landmarks(self, image_rgb: np.ndarray, box: Box) -> np.ndarray:
         image_rgb = _as_rgb(image_rgb)
@@ -136,6 +119,10 @@ class DlibLandmarker:
     def _fit(self, image_rgb: np.ndarray, rect: dlib.rectangle) -> np.ndarray:
         shape = self._predictor(image_rgb, rect)
         return np.array([(p.x, p.y) for p in shape.parts()], dtype=np.float32)
+
+
+def _rect_to_box(rect: dlib.rectangle) -> Box:
+    return (float(rect.left()), float(rect.top()), float(rect.right()), float(rect.bottom()))
 
 
 # --- face-alignment -------------------------------------------------------------------------------------------
