@@ -228,8 +228,9 @@ class ReferencePicker:
             chosen = [t for t, w in weighted if w > 0.0]
             seen = [t.face.landmarks for _, t in self._faces if t.face is not None]
             reference = neutral_reference(chosen, [w for _, w in weighted if w > 0.0], posed_by=seen)
-            shut = min(lip_opening(points) for points in seen) + SHUT_LIPS_NOISE
-            reference = with_mouth_of(reference, [points for points in seen if lip_opening(points) <= shut])
+            openings = [lip_opening(points) for points in seen]
+            shut = min(openings) + SHUT_LIPS_NOISE
+            reference = with_mouth_of(reference, [p for p, o in zip(seen, openings, strict=True) if o <= shut])
             reference = closed_mouth(reference, shut)
             assert reference.face is not None
             distance = shape_distance(reference.face.landmarks[MATCHED_POINTS], self._target)

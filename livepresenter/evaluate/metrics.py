@@ -20,7 +20,7 @@ the driving one (`mouth_corr`, Pearson) at a
 similar amplitude (`mouth_amp`, ratio of standard deviations, output over driving).
 
 Head turns (`TurnScores`): the yaw of driver and output, each relative to its own rest face (the driver's reference
-frame, the still portrait) by the same weak-perspective fit of the generic 3-D face (`face.pose.relative_yaw`) that
+frame, the still portrait) by the same weak-perspective fit of the generic 3-D face (`face.pose`) that
 the landmark engine turns portraits with; the error is measured on frames with turns up to `TURN_RANGE`, and identity
 again on the turned frames alone (|driver yaw| > `TURNED`), where a mean over a mostly frontal clip would hide it.
 """
@@ -33,7 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from livepresenter.face.geometry import MOUTH, lip_opening
-from livepresenter.face.pose import relative_yaw
+from livepresenter.face.pose import fit_pose, rest_model
 
 __all__ = [
     "NO_FACE",
@@ -60,7 +60,6 @@ TURN_RANGE = 30.0
 """Degrees: the driver turns the yaw error is measured over (the issue's range; the engine caps at it)."""
 TURNED = 10.0
 """Degrees: a driver turned further than this is "turned" for the turned-frame identity."""
-
 
 
 @dataclass(frozen=True)
@@ -238,11 +237,12 @@ def turn_scores(outputs: Sequence[Observation], drivings: Sequence[Observation],
     the yaws are measured from, each in its own evaluation pixels."""
     if not len(outputs) == len(drivings) > 0:
         raise ValueError(f"need the same non-zero number of outputs and drivings, got {len(outputs)}, {len(drivings)}")
+    driver_model, portrait_model = rest_model(driver_rest), rest_model(portrait_landmarks)
     errors, driver_yaws, turned_id, turned, missing = [], [], [], 0, 0
     for output, driving in zip(outputs, drivings, strict=True):
         if not driving.found:
             continue
-        driver_yaw = relative_yaw(driver_rest, driving.landmarks)
+        driver_yaw = fit_pose(driver_model, driving.landmarks).yaw
         if abs(driver_yaw) > TURNED:
             turned += 1
             if output.found:
@@ -250,7 +250,7 @@ def turn_scores(outputs: Sequence[Observation], drivings: Sequence[Observation],
             else:
                 missing += 1
         if output.found and abs(driver_yaw) <= TURN_RANGE:
-            errors.append(abs(relative_yaw(portrait_landmarks, output.landmarks) - driver_yaw))
+            errors.append(abs(fit_pose(portrait_model, output.landmarks).yaw - driver_yaw))
             driver_yaws.append(abs(driver_yaw))
     return TurnScores(
         yaw_err_mean=_mean(errors),
@@ -313,7 +313,6 @@ class Targets:
             "mouth_corr": scores.mouth_corr >= self.min_mouth_corr,
             "mouth_amp": low <= scores.mouth_amp <= high,
         }
-
 
     def turns(self, scores: TurnScores) -> dict[str, bool]:
         """The portrait's yaw follows the driver's (mean error), and stays itself where the driver is turned (only
