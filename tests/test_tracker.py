@@ -86,6 +86,48 @@ def test_several_faces_are_all_reported_best_first(portraits_dir: Path, landmark
     assert sorted(face.box[0] < 400 for face in faces) == [False, True], "one face in each half"
 
 
+class _BoxScaledLandmarker(DlibLandmarker):
+    """dlib with its detector's boxes scaled about their centre, and the points fitted in them: the detector's
+    boxes come in steps of its image pyramid, and a GRID speaker's face made 15 % wider fell on a step that drew them
+    about 40 % larger than it does for most faces (its shut mouth then read 0.11 eye distances open)."""
+
+    def __init__(self, scale: float) -> None:
+        super().__init__()
+        self.scale = scale
+
+    def detect(self, image_rgb: np.ndarray) -> list[Face]:
+        scaled = []
+        for face in super().detect(image_rgb):
+            centre, half = np.reshape(face.box, (2, 2)).mean(0), self.scale * np.ptp(np.reshape(face.box, (2, 2)), 0) / 2
+            box = (*(centre - half).tolist(), *(centre + half).tolist())
+            scaled.append(Face(box=box, landmarks=self.landmarks(image_rgb, box), score=face.score))
+        return scaled
+
+
+def _tracked(frame: np.ndarray, landmarker: DlibLandmarker) -> Face:
+    face = FaceTracker(TrackerSettings(smooth_landmarks=False, read_mouth=False), landmarker=landmarker).track(frame).face
+    assert face is not None
+    return face
+
+
+@pytest.mark.parametrize("clip", ["grid_bbaf2n_256.mp4", "grid_brbk7n_256.mp4"])
+def test_points_do_not_depend_on_the_detectors_box_size(driving_dir: Path, clip: str) -> None:
+    """The tracker refits a face it detects in a video in the box the detector draws on average, so its points stay
+    within 0.06 face radii whatever box the detector drew, where the detector's own points moved by 0.23-0.26 radii
+    and a shut mouth read open (0.12 eye distances; 0.02-0.05 in the framed box)."""
+    (frame,) = read_frames(driving_dir / clip, 0, 1)
+    usual = _tracked(frame, _BoxScaledLandmarker(1.0))
+    radius = face_scale(usual.landmarks)[1]
+    for scale in (0.85, 1.2, 1.4):
+        landmarker = _BoxScaledLandmarker(scale)
+        raw = landmarker.detect(frame)[0].landmarks
+        points = _tracked(frame, landmarker).landmarks
+        assert np.linalg.norm(points - usual.landmarks, axis=1).mean() < 0.06 * radius
+        assert lip_opening(points) == pytest.approx(lip_opening(usual.landmarks), abs=0.02)
+        if scale == 1.4:  # what the refit corrects
+            assert np.linalg.norm(raw - usual.landmarks, axis=1).mean() > 0.15 * radius
+
+
 def test_small_face_is_found_by_upsampling(portraits_dir: Path, landmarker: DlibLandmarker) -> None:
     """Newton's face shrunk to ~60 px, below the HOG window, on a webcam-sized canvas."""
     newton = load_image_rgb(portraits_dir / "isaac_newton_1689_godfrey_kneller.jpg")

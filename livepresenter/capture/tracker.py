@@ -5,8 +5,9 @@ and whenever a refit is not believed; between detections the 68 points are refit
 predicted from the previous frame's landmarks. The shape predictor draws a face even on an empty wall, so each
 refit must keep a plausible size and position and still look like the previous frame's face (a tiny grey
 thumbnail correlated with the last one); a face that left the frame is therefore dropped at once, not at the next
-scheduled detection. A scheduled detection that finds nothing ends the track (HOG is a frontal detector: a head
-turned far away counts as lost, and the engines hold their last pose).
+scheduled detection. A detected face is refitted in the box the detector draws on average (see _framed). A
+scheduled detection that finds nothing ends the track (HOG is a frontal detector: a head turned far away counts as
+lost, and the engines hold their last pose).
 
 The crop box (see crop.py) is smoothed with a One Euro filter so that a still head gives a still crop while a
 moving head is followed within a frame or two. The landmarks handed on are smoothed too (landmark_smoothing.py),
@@ -223,7 +224,23 @@ class FaceTracker:
             if self._track is not None:
                 log.debug("face lost at frame %d", self._index - 1)
             return None
-        return _Track.start(frame_rgb, self._choose(faces))
+        return _Track.start(frame_rgb, self._framed(frame_rgb, self._choose(faces)))
+
+    def _framed(self, frame_rgb: np.ndarray, face: Face) -> Face:
+        """The detected face refitted in the box the detector draws on average for it (`Landmarker.framing`), so
+        that a driver's points do not depend on which step of the detector's scale pyramid the face falls on.
+
+        Video only: a still portrait keeps the detector's own box, in which the evaluation reads every face too.
+        Framed, the bearded and moustached portraits' lips were read elsewhere and their mouth gain calibrated
+        against another reading (Pexels mouth correlation 0.62/0.80/0.75 -> 0.25/0.28/0.54, Lincoln/Einstein/Tesla).
+        """
+        framing = self._landmarker.framing
+        if framing is None:
+            return face
+        centroid, radius = face_scale(face.landmarks)
+        x0, y0, x1, y1 = (np.tile(centroid, 2) + radius * framing).tolist()
+        box = (x0, y0, x1, y1)
+        return replace(face, box=box, landmarks=self._landmarker.landmarks(frame_rgb, box))
 
     def _choose(self, faces: list[Face]) -> Face:
         """Stay on the tracked person when they are still there; otherwise take the best score."""
