@@ -67,8 +67,9 @@ PORTRAIT_STEM = "portrait"
 MIN_FACE_PX = 128
 """A face narrower than this (detector box, image pixels) is animated from too few pixels and looks soft."""
 MAX_TURN = 0.6
-"""A face turned further than this (`face.geometry.face_turn`) is a three-quarter view, and the 2-D warp draws a
-head turning further that way as a shear, losing the likeness (BENCHMARKS.md has the measurements)."""
+"""A face turned further than this (`face.geometry.face_turn`) is a three-quarter view: the warp can only stretch what
+the photograph shows, so the landmark engine turns it less further that way (at most 40 degrees from frontal), and
+turned it looks less like itself (BENCHMARKS.md has the measurements)."""
 
 _INSTALLED_DIR = Path(__file__).resolve().parents[1] / "bundled_profiles"  # a wheel maps profiles/ here
 BUNDLED_DIR = _INSTALLED_DIR if _INSTALLED_DIR.is_dir() else Path(__file__).resolve().parents[2] / "profiles"
@@ -263,7 +264,7 @@ def _check_portrait(image: Path) -> _PortraitCheck:
                         f"least {MIN_FACE_PX} px wide looks better")
     if abs(face_turn(faces[0].landmarks)) > MAX_TURN:
         warnings.append(f"the face in {image} is turned well to one side: when you turn your head further that way "
-                        f"the portrait will look sheared; a frontal portrait animates best")
+                        f"the portrait turns less and looks less like itself; a frontal portrait animates best")
     return _PortraitCheck(crop, warnings)
 
 
