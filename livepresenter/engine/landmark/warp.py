@@ -6,10 +6,7 @@ then stays well conditioned (the target lips are apart; the stretched gap is lat
 mouth fill) and `cv2.remap` needs exactly this map. Control points:
 - the 68 landmarks, with companions riding rigidly under the brows and above the upper lids (so a
   blink slides the lash line down instead of smearing brow and lashes);
-- a ring around the head that follows the head's motion as a similarity (moved, turned in the image, scaled), so
-  hair and ears move with it. Not an affine fit: in a turn the features slide across the face and their fit narrows,
-  while a head's outline keeps its width; an affine ring squeezed the hair with them (turned identity on the Pexels
-  clip 0.314/0.314/0.304 -> 0.304/0.304/0.296 for Newton, Curie, Mona Lisa; Tesla 0.310 either way);
+- a ring around the head that follows the head's affine motion, so hair and ears move with it;
 - anchors on the border of the warped region, fixed, so background and frame edge stay still.
 The spline is evaluated on a coarse grid (spacing follows the face size) and, where lids and lips
 pull hard over short distances, on a fine patch over eyes and mouth; the offsets are upsampled
@@ -25,7 +22,7 @@ import cv2
 import numpy as np
 
 from livepresenter.engine.landmark.transfer import open_closing_pairs
-from livepresenter.face.geometry import CLOSING_PAIRS, STABLE_POINTS, eye_distance, face_down, fit_similarity
+from livepresenter.face.geometry import CLOSING_PAIRS, STABLE_POINTS, eye_distance, face_down, fit_affine
 
 _RING_POINTS = 20
 _ANCHORS_PER_SIDE = 8
@@ -138,7 +135,7 @@ class DenseWarp:
     def backward_map(self, target_landmarks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Source x and y (float32, region-sized) for every pixel of the warped region."""
         target = target_landmarks.astype(np.float64)
-        head = fit_similarity(self._landmarks[STABLE_POINTS], target[STABLE_POINTS])
+        head = fit_affine(self._landmarks[STABLE_POINTS], target[STABLE_POINTS])
         target = open_closing_pairs(target, face_down(target), self._min_gaps * head.scale)
         companions = target[_COMPANION_OF] + self._companion_offsets @ head.linear.T
         moving_source = np.vstack(
