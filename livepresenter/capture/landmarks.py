@@ -42,10 +42,13 @@ class Landmarker(Protocol):
     tracking between detections cheap. `framing`: where the backend's detector draws its box about a face on average
     ((x0, y0, x1, y1) minus the centroid of the framing points, in face radii, `face.geometry.face_scale`), or None
     where that was not measured; the tracker refits a face it detects in a video in it (see tracker.py).
+    `box_scales`: box sizes, relative to the box asked for, that the tracker reads a video face in and averages
+    (one entry: a single reading).
     """
 
     name: str
     framing: np.ndarray | None
+    box_scales: tuple[float, ...]
 
     def detect(self, image_rgb: np.ndarray) -> list[Face]: ...
 
@@ -81,6 +84,10 @@ class DlibLandmarker:
     `framing` is the median box of 30 detections over the six shared clips. The detector's boxes come in steps of
     its image pyramid, and the shape predictor follows the box it is given: a GRID speaker's face made 15 % wider
     drew boxes 19 % larger than this, in which a shut mouth's lips were read 0.035 eye distances further apart.
+    `box_scales`: the predictor returns whole pixels and each reading leans on its box, so the tracker averages three
+    boxes, 0.97x to 1.03x (1-1.6 ms each): on the tuned GRID clips, whose faces are about 100 px, self-reconstruction
+    AKD fell from 0.83 / 0.68 px to 0.75 / 0.65 (BENCHMARKS.md, session 14). Wider boxes (0.94-1.06x) lost the jaw
+    when the detector's box was already far too large.
 
     Args:
         score_threshold: lowest HOG score kept. Real faces score about 0.3 and up; badges and logos also fire,
@@ -92,6 +99,7 @@ class DlibLandmarker:
 
     name = "dlib"
     framing = np.array([-1.76, -1.31, 1.85, 2.29])
+    box_scales = (0.97, 1.0, 1.03)
 
     def __init__(self, *, score_threshold: float = 0.3, upsample_below_px: int = 480) -> None:
         self.score_threshold = score_threshold
@@ -161,6 +169,7 @@ class FaceAlignmentLandmarker:
 
     name = "face-alignment"
     framing = None
+    box_scales = (1.0,)
 
     def __init__(self, *, score_threshold: float = 0.5, device: str | None = None) -> None:
         if importlib.util.find_spec("face_alignment") is None:

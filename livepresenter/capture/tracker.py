@@ -240,7 +240,7 @@ class FaceTracker:
         centroid, radius = face_scale(face.landmarks)
         x0, y0, x1, y1 = (np.tile(centroid, 2) + radius * framing).tolist()
         box = (x0, y0, x1, y1)
-        return replace(face, box=box, landmarks=self._landmarker.landmarks(frame_rgb, box))
+        return replace(face, box=box, landmarks=read_landmarks(self._landmarker, frame_rgb, box))
 
     def _choose(self, faces: list[Face]) -> Face:
         """Stay on the tracked person when they are still there; otherwise take the best score."""
@@ -286,14 +286,24 @@ class _Track:
         return (x0, y0, x1, y1)
 
 
+def read_landmarks(landmarker: Landmarker, frame_rgb: np.ndarray, box: Box) -> np.ndarray:
+    """A video face's 68 points: the mean of the landmarker's readings in `box` scaled by each of its `box_scales`
+    about the box's centre, which makes them steadier and sub-pixel (see DlibLandmarker)."""
+    centre = np.tile((np.asarray(box[:2]) + np.asarray(box[2:])) / 2, 2)
+    offsets = np.asarray(box) - centre
+    readings = [landmarker.landmarks(frame_rgb, tuple((centre + scale * offsets).tolist())) for scale in
+                landmarker.box_scales]
+    return np.mean(readings, axis=0, dtype=np.float64).astype(np.float32)
+
+
 def _refit(landmarker: Landmarker, frame_rgb: np.ndarray, track: _Track) -> _Track | None:
     """Landmarks in a box predicted from the last ones (a second pass when the face moved a lot), or None
     when the result is not believable: the shape predictor returns a face shape even on an empty wall."""
     last = track.face.landmarks
     _, last_radius = face_scale(last)
-    points = landmarker.landmarks(frame_rgb, track.box_for(last))
+    points = read_landmarks(landmarker, frame_rgb, track.box_for(last))
     if _centre_shift(points, last) > _REFIT_CONVERGED_RADII * last_radius:
-        points = landmarker.landmarks(frame_rgb, track.box_for(points))
+        points = read_landmarks(landmarker, frame_rgb, track.box_for(points))
     if not _plausible_step(points, last, frame_rgb.shape):
         return None
     patch = _face_patch(frame_rgb, points)
