@@ -20,13 +20,8 @@ import numpy as np
 from livepresenter.capture import TrackerSettings
 from livepresenter.evaluate.derived import tracked_landmarks
 from livepresenter.evaluate.facial_hair import STYLES
-from livepresenter.evaluate.metrics import pearson
+from livepresenter.evaluate.metrics import jitter, pearson
 from livepresenter.face.geometry import INNER_LIPS, eye_distance, lip_opening
-
-
-def jitter(series: np.ndarray) -> float:
-    """RMS second difference: frame-to-frame chatter, which the speech rhythm alone makes small."""
-    return float(np.sqrt(np.mean(np.diff(series, 2) ** 2)))
 
 
 def main() -> None:

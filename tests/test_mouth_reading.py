@@ -13,7 +13,7 @@ from livepresenter.capture import FaceTracker, TrackerSettings
 from livepresenter.capture.landmarks import DlibLandmarker
 from livepresenter.capture.mouth_reading import hairiness
 from livepresenter.evaluate.facial_hair import STYLES, hair_texture, with_facial_hair, with_facial_hair_clip
-from livepresenter.evaluate.metrics import pearson
+from livepresenter.evaluate.metrics import jitter, pearson
 from livepresenter.face.geometry import lip_opening
 from tests.capture_testdata import read_frames
 
@@ -29,10 +29,6 @@ def speaker(driving_dir: Path, landmarker: DlibLandmarker) -> tuple[list[np.ndar
     frames = read_frames(driving_dir / "grid_brbk7n_256.mp4")
     tracker = FaceTracker(landmarker=landmarker)
     return frames, [tracker.track(frame).face.landmarks for frame in frames]
-
-
-def _jitter(series: np.ndarray) -> float:
-    return float(np.sqrt(np.mean(np.diff(series, 2) ** 2)))
 
 
 def openings(frames: list[np.ndarray], landmarker: DlibLandmarker, read_mouth: bool = True) -> np.ndarray:
@@ -59,7 +55,7 @@ def test_speaker_with_facial_hair_keeps_the_clean_mouth_rhythm(speaker, landmark
     read, raw = openings(hairy, landmarker), openings(hairy, landmarker, read_mouth=False)
     assert pearson(read, truth) >= 0.6
     assert pearson(read, truth) >= pearson(raw, truth)
-    assert _jitter(read) < 0.8 * _jitter(raw)
+    assert jitter(read) < 0.8 * jitter(raw)
     assert 0.5 < read.std() / truth.std() < 2.0
     assert pearson(read[1:], truth[1:]) > pearson(read[1:], truth[:-1]), "no frame of lag"
 

@@ -31,7 +31,7 @@ from livepresenter.capture.smoothing import OneEuroFilter
 from livepresenter.errors import ConfigError
 from livepresenter.face import CropBox, Face, TrackedFace
 from livepresenter.face.crop import CROP_SIZE, crop_box_from_landmarks, crop_image, to_crop_coords
-from livepresenter.face.geometry import face_scale
+from livepresenter.face.geometry import face_scale, jittered_box
 
 log = logging.getLogger(__name__)
 
@@ -289,10 +289,7 @@ class _Track:
 def read_landmarks(landmarker: Landmarker, frame_rgb: np.ndarray, box: Box) -> np.ndarray:
     """A video face's 68 points: the mean of the landmarker's readings in `box` scaled by each of its `box_scales`
     about the box's centre, which makes them steadier and sub-pixel (see DlibLandmarker)."""
-    centre = np.tile((np.asarray(box[:2]) + np.asarray(box[2:])) / 2, 2)
-    offsets = np.asarray(box) - centre
-    readings = [landmarker.landmarks(frame_rgb, tuple((centre + scale * offsets).tolist())) for scale in
-                landmarker.box_scales]
+    readings = [landmarker.landmarks(frame_rgb, jittered_box(box, scale=scale)) for scale in landmarker.box_scales]
     return np.mean(readings, axis=0, dtype=np.float64).astype(np.float32)
 
 

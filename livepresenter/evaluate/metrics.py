@@ -48,6 +48,7 @@ __all__ = [
     "TurnScores",
     "amplitude_ratio",
     "cross_identity_scores",
+    "jitter",
     "keypoint_distance",
     "l1_distance",
     "pearson",
@@ -104,6 +105,11 @@ def pearson(a: Sequence[float], b: Sequence[float]) -> float:
     x, y = x - x.mean(), y - y.mean()
     norm = float(np.sqrt((x @ x) * (y @ y)))
     return float(x @ y) / norm if norm > 1e-12 else 0.0
+
+
+def jitter(series: Sequence[float]) -> float:
+    """RMS second difference of a series: its frame-to-frame chatter, which speech rhythm alone keeps small."""
+    return float(np.sqrt(np.mean(np.diff(np.asarray(series, dtype=np.float64), 2) ** 2)))
 
 
 def amplitude_ratio(output: Sequence[float], driving: Sequence[float]) -> float:

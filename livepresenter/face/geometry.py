@@ -33,6 +33,7 @@ __all__ = [
     "face_turn",
     "fit_affine",
     "fit_similarity",
+    "jittered_box",
     "lip_opening",
     "lower_jaw",
 ]
@@ -106,6 +107,17 @@ def lower_jaw(landmarks: np.ndarray, amount: float) -> np.ndarray:
     for index, weight in _JAW_WEIGHTS.items():
         out[index] += weight * step
     return out
+
+
+def jittered_box(box: tuple[float, float, float, float], dx: float = 0.0, dy: float = 0.0,
+                 scale: float = 1.0) -> tuple[float, float, float, float]:
+    """A face box (x0, y0, x1, y1) moved by (dx, dy) of its longer side and scaled by `scale` about its centre:
+    where several readings of one face are averaged so that none hinges on its exact box."""
+    x0, y0, x1, y1 = box
+    side = max(x1 - x0, y1 - y0)
+    cx, cy = 0.5 * (x0 + x1) + dx * side, 0.5 * (y0 + y1) + dy * side
+    half_w, half_h = 0.5 * scale * (x1 - x0), 0.5 * scale * (y1 - y0)
+    return (cx - half_w, cy - half_h, cx + half_w, cy + half_h)
 
 
 def face_turn(landmarks: np.ndarray) -> float:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from livepresenter.face.geometry import eye_distance, face_down, lip_opening, lower_jaw
+from livepresenter.face.geometry import eye_distance, face_down, jittered_box, lip_opening, lower_jaw
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +89,7 @@ def calibrate_mouth_gain(
     def read_back(amount: float) -> float:
         """The opening read, averaged over the mouth shapes and the jittered boxes."""
         images = [render(_smile(lower_jaw(rest, amount), smile).astype(np.float32)) for smile in _SMILES]
-        return float(np.mean([lip_opening(read(image, _jittered(face_box, *jitter)))
+        return float(np.mean([lip_opening(read(image, jittered_box(face_box, *jitter)))
                               for image in images for jitter in _JITTERS]))
 
     response = np.array([read_back(amount) for amount in OPENINGS])
@@ -108,14 +108,6 @@ def _smile(landmarks: np.ndarray, amount: float) -> np.ndarray:
     for side, corners in ((-1.0, (48, 60)), (1.0, (54, 64))):
         out[list(corners)] += step * (side * right - 0.5 * down)
     return out
-
-
-def _jittered(box: tuple[float, float, float, float], dx: float, dy: float, scale: float) -> tuple[float, ...]:
-    x0, y0, x1, y1 = box
-    side = max(x1 - x0, y1 - y0)
-    cx, cy = 0.5 * (x0 + x1) + dx * side, 0.5 * (y0 + y1) + dy * side
-    half_w, half_h = 0.5 * scale * (x1 - x0), 0.5 * scale * (y1 - y0)
-    return (cx - half_w, cy - half_h, cx + half_w, cy + half_h)
 
 
 def _ramp(value: float, start: float, end: float) -> float:
