@@ -10,8 +10,11 @@ the next, without lag and without the landmarker's jitter, but it slowly drifts;
 So the reading is a complementary filter: each frame the last reading is moved by the flow's change and then pulled
 towards the landmarker's opening, by a share that says how far the lip points can be trusted. That trust comes from
 the pixels: dark hair between the nose and the upper lip (a moustache) or on the chin (a beard), measured against
-the skin of the nose, means the lip points are unsteady, and the pull drops to `HAIR_PULL` (a time constant of
-about 0.8 s at 25 fps); on a clean face the pull is 1 and the landmarker's opening passes unchanged.
+the skin of the nose, means the lip points may be unsteady; on a clean face the pull is 1 and the landmarker's
+opening passes unchanged. Under hair it also comes from the points themselves: where their frame-to-frame change
+agrees with the flow's (a running correlation over about two seconds), the landmarker still sees the lips and is
+pulled towards by `AGREED_PULL`; where it does not, only by `HAIR_PULL` (a time constant of about 0.8 s at 25 fps).
+The flow alone under-reads openings more than closings and so drifts shut; lip points that agree hold it.
 The new opening is applied by moving the lower lip, chin and jaw along the face's down direction
 (`geometry.lower_jaw`), as a jaw moves.
 """
@@ -23,10 +26,18 @@ import numpy as np
 
 from livepresenter.face.geometry import eye_distance, face_down, lip_opening, lower_jaw
 
-__all__ = ["HAIR_PULL", "MouthReading", "hairiness"]
+__all__ = ["AGREED_PULL", "HAIR_PULL", "MouthReading", "hairiness"]
 
 HAIR_PULL = 0.05
 """Share of the gap to the landmarker's opening closed per 25-fps frame under full facial hair."""
+AGREED_PULL = 0.5
+"""The same under full facial hair when the lip points' changes agree with the flow's (`_AGREEMENT`)."""
+_AGREEMENT = (0.6, 0.9)
+"""Correlation of the landmarker's frame-to-frame opening change with the flow's: at or below the first the points
+are not followed (`HAIR_PULL`), at or above the second fully (`AGREED_PULL`). Chosen on the tuned clips' painted
+hair (BENCHMARKS.md, session 15): where the points follow the lips under hair they agree 0.6-0.75, elsewhere 0-0.5."""
+_AGREEMENT_TIME_S = 2.0
+"""Time constant of the running agreement: a few syllables."""
 _FRAME_S = 1 / 25
 _HAIR_RATIO = (0.55, 0.4)
 """Brightness of the philtrum or the chin over the nose's: at or above the first the skin is bare (clean faces in
@@ -78,6 +89,9 @@ class MouthReading:
     def reset(self) -> None:
         """Forget the face (lost, or a new stream): the next landmarks pass through unchanged."""
         self._previous: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._measured = 0.0
+        self._moments = np.zeros(3)
+        """Running means of (landmarker change x flow change, landmarker change^2, flow change^2)."""
         self._opening = 0.0
         self._hair = 0.0
         self._t_s = 0.0
@@ -91,23 +105,36 @@ class MouthReading:
         hair = hairiness(grey, local)
         previous = self._previous
         self._previous = (grey, local, origin)
+        measured_change = measured - self._measured
+        self._measured = measured
         if previous is None:
             self._opening, self._hair, self._t_s = measured, hair, t_s
             return points.astype(np.float32)
-        frames = max(t_s - self._t_s, 1e-3) / _FRAME_S
+        elapsed_s = max(t_s - self._t_s, 1e-3)
+        frames = elapsed_s / _FRAME_S
         self._t_s = t_s
-        self._hair += (1.0 - np.exp(-frames * _FRAME_S / _HAIR_TIME_S)) * (hair - self._hair)
+        self._hair += (1.0 - np.exp(-elapsed_s / _HAIR_TIME_S)) * (hair - self._hair)
         change = _flow_change(previous, frame_rgb, points)
         if change is None:  # the flow lost a point: trust the landmarker this frame
             self._opening = measured
             return points.astype(np.float32)
-        pull_per_frame = 1.0 - self._hair * (1.0 - HAIR_PULL)
+        moments = np.array([measured_change * change, measured_change**2, change**2])
+        self._moments += (1.0 - np.exp(-elapsed_s / _AGREEMENT_TIME_S)) * (moments - self._moments)
+        low, high = _AGREEMENT
+        followed = np.clip((self._agreement() - low) / (high - low), 0.0, 1.0)
+        hair_pull = HAIR_PULL + followed * (AGREED_PULL - HAIR_PULL)
+        pull_per_frame = 1.0 - self._hair * (1.0 - hair_pull)
         pull = 1.0 - (1.0 - pull_per_frame) ** frames
         predicted = self._opening + change
         self._opening = predicted + pull * (measured - predicted)
         if self._opening == measured:
             return points.astype(np.float32)
         return lower_jaw(points, self._opening - measured).astype(np.float32)
+
+    def _agreement(self) -> float:
+        """Running correlation of the landmarker's opening change with the flow's (0 before there is any)."""
+        both, measured, flow = self._moments
+        return float(both / np.sqrt(measured * flow)) if measured * flow > 1e-12 else 0.0
 
 
 def _region(frame_rgb: np.ndarray, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
