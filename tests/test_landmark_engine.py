@@ -19,7 +19,14 @@ from livepresenter.engine.landmark import LandmarkEngine
 from livepresenter.engine.landmark.transfer import RelativeTransfer, mouth_width
 from livepresenter.engine.landmark.warp import DenseWarp, WarpSettings
 from livepresenter.face import TrackedFace
-from livepresenter.face.geometry import STABLE_POINTS, eye_distance, fit_similarity, lip_opening, lower_jaw
+from livepresenter.face.geometry import (
+    NOSE_BRIDGE,
+    STABLE_POINTS,
+    eye_distance,
+    fit_similarity,
+    lip_opening,
+    lower_jaw,
+)
 from livepresenter.media.image import load_image_rgb
 from tests.capture_testdata import detect_face, read_frames, reencoded, webcam_sized
 
@@ -154,6 +161,20 @@ def test_mouth_motion_is_scaled_to_a_smaller_mouth(portraits_dir: Path, grid_tra
     assert 0.6 < ratio < 0.95  # the premise: Curie's mouth is the narrower
     opened = RelativeTransfer(portrait, reference)(driving)
     assert lip_opening(opened) - lip_opening(portrait) == pytest.approx(ratio * driver_opening, rel=0.05)
+
+
+def test_the_nose_bridge_moves_only_with_the_head(portraits_dir: Path, grid_tracked: list[TrackedFace]) -> None:
+    """A driver's nose bridge read off its pose (the driver's own nose against the generic depth, or the tracker's
+    noise; here its points each 1.5 px up or down, which no head motion explains) does not reshape the portrait's
+    nose: its bridge moves as its eye corners do."""
+    reference = grid_tracked[0].face.landmarks.astype(np.float64)
+    driving = reference.copy()
+    driving[NOSE_BRIDGE, 1] += [1.5, -1.5, 1.5, -1.5]
+    portrait = detect_face(load_image_rgb(portraits_dir / "isaac_newton_1689_godfrey_kneller.jpg")).landmarks
+    transfer = RelativeTransfer(portrait.astype(np.float64), reference)
+    moved = transfer(driving) - transfer(reference)
+    corners = moved[[36, 39, 42, 45]].mean(0)
+    assert np.abs(moved[NOSE_BRIDGE] - corners).max() < 0.3
 
 
 def test_head_translation_and_rotation_transfer_scaled_to_the_portrait(

@@ -42,6 +42,7 @@ JAW = np.arange(0, 17)
 LEFT_EYE, RIGHT_EYE = np.arange(36, 42), np.arange(42, 48)
 OUTER_LIPS, INNER_LIPS = np.arange(48, 60), np.arange(60, 68)
 MOUTH = np.arange(48, 68)
+NOSE_BRIDGE = np.arange(27, 31)
 UPPER_LIDS, LOWER_LIDS = np.array([37, 38, 43, 44]), np.array([41, 40, 47, 46])  # in matching order
 LIDS = np.sort(np.r_[UPPER_LIDS, LOWER_LIDS])
 

@@ -25,6 +25,7 @@ from livepresenter.face.geometry import (
     CLOSING_PAIRS,
     JAW,
     MOUTH,
+    NOSE_BRIDGE,
     STABLE_POINTS,
     eye_distance,
     face_down,
@@ -104,6 +105,11 @@ class RelativeTransfer:
         expression[JAW] = np.outer(expression[JAW] @ self._reference_down, self._reference_down)
         expression[JAW] *= self._mouth_scale
         expression[MOUTH] *= self._mouth_scale
+        # The nose bridge is bone: it moves only with the head. What is left there once the pose is undone is the
+        # driver's own nose against the generic depth (and the tracker's noise); carried over, it reshapes the
+        # portrait's nose as the driver turns (turned identity of the six portraits on the Pexels clip 0.280-0.318
+        # -> 0.274-0.315).
+        expression[NOSE_BRIDGE] = 0.0
         into_portrait = self._to_portrait.linear
         posed = self._portrait + expression @ into_portrait.T
         posed = uncross_closing_pairs(posed, self._down)
