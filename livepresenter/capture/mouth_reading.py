@@ -118,12 +118,7 @@ class MouthReading:
         if change is None:  # the flow lost a point: trust the landmarker this frame
             self._opening = measured
             return points.astype(np.float32)
-        moments = np.array([measured_change * change, measured_change**2, change**2])
-        self._moments += (1.0 - np.exp(-elapsed_s / _AGREEMENT_TIME_S)) * (moments - self._moments)
-        low, high = _AGREEMENT
-        followed = np.clip((self._agreement() - low) / (high - low), 0.0, 1.0)
-        hair_pull = HAIR_PULL + followed * (AGREED_PULL - HAIR_PULL)
-        pull_per_frame = 1.0 - self._hair * (1.0 - hair_pull)
+        pull_per_frame = 1.0 - self._hair * (1.0 - self._hair_pull(measured_change, change, elapsed_s))
         pull = 1.0 - (1.0 - pull_per_frame) ** frames
         predicted = self._opening + change
         self._opening = predicted + pull * (measured - predicted)
@@ -131,10 +126,16 @@ class MouthReading:
             return points.astype(np.float32)
         return lower_jaw(points, self._opening - measured).astype(np.float32)
 
-    def _agreement(self) -> float:
-        """Running correlation of the landmarker's opening change with the flow's (0 before there is any)."""
+    def _hair_pull(self, measured_change: float, flow_change: float, elapsed_s: float) -> float:
+        """The pull towards the lip points under full hair: `HAIR_PULL`, rising to `AGREED_PULL` as the running
+        correlation of their opening change with the flow's climbs through `_AGREEMENT`."""
+        moments = np.array([measured_change * flow_change, measured_change**2, flow_change**2])
+        self._moments += (1.0 - np.exp(-elapsed_s / _AGREEMENT_TIME_S)) * (moments - self._moments)
         both, measured, flow = self._moments
-        return float(both / np.sqrt(measured * flow)) if measured * flow > 1e-12 else 0.0
+        agreement = both / np.sqrt(measured * flow) if measured * flow > 1e-12 else 0.0
+        low, high = _AGREEMENT
+        followed = float(np.clip((agreement - low) / (high - low), 0.0, 1.0))
+        return HAIR_PULL + followed * (AGREED_PULL - HAIR_PULL)
 
 
 def _region(frame_rgb: np.ndarray, points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
