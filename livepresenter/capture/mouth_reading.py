@@ -89,7 +89,6 @@ class MouthReading:
     def reset(self) -> None:
         """Forget the face (lost, or a new stream): the next landmarks pass through unchanged."""
         self._previous: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
-        self._measured = 0.0
         self._moments = np.zeros(3)
         """Running means of (landmarker change x flow change, landmarker change^2, flow change^2)."""
         self._opening = 0.0
@@ -105,8 +104,6 @@ class MouthReading:
         hair = hairiness(grey, local)
         previous = self._previous
         self._previous = (grey, local, origin)
-        measured_change = measured - self._measured
-        self._measured = measured
         if previous is None:
             self._opening, self._hair, self._t_s = measured, hair, t_s
             return points.astype(np.float32)
@@ -118,6 +115,7 @@ class MouthReading:
         if change is None:  # the flow lost a point: trust the landmarker this frame
             self._opening = measured
             return points.astype(np.float32)
+        measured_change = measured - lip_opening(previous[1])
         pull_per_frame = 1.0 - self._hair * (1.0 - self._hair_pull(measured_change, change, elapsed_s))
         pull = 1.0 - (1.0 - pull_per_frame) ** frames
         predicted = self._opening + change
