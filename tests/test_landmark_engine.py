@@ -67,12 +67,17 @@ def test_output_is_portrait_sized_rgb(portraits_dir: Path, grid_tracked: list[Tr
     assert np.abs(out.astype(int) - portrait).mean() > 0.5  # it did animate
 
 
-def test_reference_frame_gives_back_the_portrait(portraits_dir: Path, grid_tracked: list[TrackedFace]) -> None:
-    portrait = load_image_rgb(portraits_dir / "mona_lisa_leonardo.jpg")
+# Newton: the landmarker reads his shut inner lips 1 px crossed (61 below 67), which the engine used to uncross in
+# every target, so even the reference frame moved his mouth.
+@pytest.mark.parametrize("name", ["mona_lisa_leonardo.jpg", "isaac_newton_1689_godfrey_kneller.jpg"])
+def test_reference_frame_gives_back_the_portrait(
+    portraits_dir: Path, grid_tracked: list[TrackedFace], name: str
+) -> None:
+    portrait = load_image_rgb(portraits_dir / name)
     engine = _engine(portrait)
     engine.set_reference(grid_tracked[0])
     out = engine.animate(grid_tracked[0])
-    assert np.abs(out.astype(int) - portrait).mean() < 0.3
+    assert np.abs(out.astype(int) - portrait).max() <= 2
 
 
 def test_self_reconstruction_follows_the_driving_landmarks(

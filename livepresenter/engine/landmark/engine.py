@@ -16,9 +16,10 @@ from livepresenter.engine.landmark.lids import LidCover
 from livepresenter.engine.landmark.lip_line import settle_shut_lips
 from livepresenter.engine.landmark.mouth import MouthFill
 from livepresenter.engine.landmark.mouth_gain import MouthGain, calibrate_mouth_gain
-from livepresenter.engine.landmark.transfer import RelativeTransfer
+from livepresenter.engine.landmark.transfer import RelativeTransfer, uncross_closing_pairs
 from livepresenter.engine.landmark.warp import DenseWarp, WarpSettings
 from livepresenter.face import Face, TrackedFace
+from livepresenter.face.geometry import face_down
 from livepresenter.face.crop import CROP_SIZE, crop_box_from_landmarks, crop_image, to_crop_coords
 
 log = logging.getLogger(__name__)
@@ -61,7 +62,10 @@ class LandmarkEngine:
     def set_portrait(self, portrait: np.ndarray, face: Face) -> None:
         """Precompute the warp and mouth colours for this portrait; forget any reference."""
         self._portrait = np.ascontiguousarray(portrait)
-        self._landmarks = settle_shut_lips(self._portrait, face.landmarks)
+        settled = settle_shut_lips(self._portrait, face.landmarks)
+        # A lid or lip pair read past itself would be uncrossed in every target, so a driver at rest would still
+        # move the portrait (Newton's inner lips, read 1 px crossed: identity 0.054 from its own photograph).
+        self._landmarks = uncross_closing_pairs(settled, face_down(settled)).astype(np.float32)
         self._warp = DenseWarp(self._portrait, self._landmarks, self._settings.warp)
         self._mouth = MouthFill(self._portrait, self._landmarks)
         self._lids = LidCover(self._portrait, self._landmarks)
