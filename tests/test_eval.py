@@ -32,7 +32,7 @@ from livepresenter.evaluate.metrics import (
 from livepresenter.evaluate.observe import to_eval_size
 from livepresenter.evaluate.runner import ClipEvaluation, CrossIdentityRun, Snapshot
 from livepresenter.face.geometry import MOUTH
-from livepresenter.face.pose import rest_model, rotation
+from livepresenter.face.pose import relative_yaw, rest_model, rotation
 from livepresenter.presenter import Presenter
 
 RNG = np.random.default_rng(7)
@@ -277,6 +277,21 @@ def test_landmark_engine_beats_the_static_baseline_on_a_grid_clip(
     assert all(result["checks"][check] for check in ("neutral_driver", "reencoded_driver", "face_shape"))
 
 
+def test_eval_measures_the_turn_floors_on_a_clip_with_turns(
+    driving_dir: Path, portraits_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The Pexels clip turns past 10 degrees by frame 67: the turned identity comes with the portrait moved by the head
+    alone and with the driver's own turned frames, both measured (a real face reads 0.2-0.5 from itself)."""
+    status = main(["eval", "--driving", str(driving_dir / "pexels_wolfganglanger_expressions_360.mp4"),
+                   "--presenter", str(portraits_dir / "abraham_lincoln_1863_alexander_gardner.jpg"),
+                   "--engine", "landmark", "--json", "--max-frames", "76", "--no-driver-checks"])
+    assert status == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert result["turned_frames"] > 0
+    assert 0.05 < result["head_only_id_dist"] < 0.5
+    assert 0.1 < result["driver_turned_id_dist"] < 0.6
+
+
 # --- derived drivers (issue 20) -------------------------------------------------------------------------------
 
 
@@ -450,6 +465,28 @@ def test_turn_scores_follow_the_yaw_and_count_turned_frames() -> None:
     assert scores.driver_yaw_max == pytest.approx(15.0, abs=0.05)
     assert scores.turned_frames == 3 and scores.turned_missing_faces == 1
     assert scores.turned_id_dist == pytest.approx(0.02 * np.sqrt(128))
+    assert scores.head_only_id_dist is None and scores.driver_turned_id_dist is None  # no floors asked for
+
+
+def test_turn_floors_are_measured_on_the_turned_frames_alone() -> None:
+    rest = synthetic_face()
+    yaws = [0.0, 15.0, 25.0, 40.0]
+    drivings = [seen(turned_face(yaw), EMBEDDING + 0.01 * yaw) for yaw in yaws]
+    outputs = [seen(turned_face(yaw)) for yaw in yaws]
+    asked: list[float] = []
+
+    def head_only(landmarks: np.ndarray) -> Observation:
+        """The portrait moved by the head alone: the embedding drifts 0.03 per component, and at 40 degrees the
+        detector misses it."""
+        yaw = relative_yaw(rest, landmarks)
+        asked.append(yaw)
+        return NO_FACE if yaw > 30 else seen(landmarks, EMBEDDING + 0.03)
+
+    scores = turn_scores(outputs, drivings, rest, rest, EMBEDDING, driver_rest_embedding=drivings[0].embedding,
+                         head_only=head_only)
+    assert asked == pytest.approx([15.0, 25.0, 40.0], abs=0.1)  # the turned frames, each once
+    assert scores.head_only_id_dist == pytest.approx(0.03 * np.sqrt(128))  # over the two it could be seen on
+    assert scores.driver_turned_id_dist == pytest.approx(np.mean([0.15, 0.25, 0.40]) * np.sqrt(128))
 
 
 def test_report_and_json_carry_the_head_turns() -> None:
@@ -463,7 +500,10 @@ def test_report_and_json_carry_the_head_turns() -> None:
     assert record["yaw_err_mean"] == 6.0 and record["turned_missing_faces"] == 1
     assert record["checks"]["yaw"] is False and record["checks"]["turned_id_dist"] is True
     table = markdown_report([checked])
-    assert "| Test Figure | clip.mp4 | 6.0 | 11.0 | 24.0 | 4 | 0.250 | 1 | **fail**: yaw |" in table
+    assert "| Test Figure | clip.mp4 | 6.0 | 11.0 | 24.0 | 4 | 0.250 | n/a | n/a | 1 | **fail**: yaw |" in table
+    floors = replace(turns, head_only_id_dist=0.27, driver_turned_id_dist=0.33)
+    (record,) = records(replace(evaluation, cross=(replace(evaluation.cross[0], turns=floors),)))
+    assert record["head_only_id_dist"] == 0.27 and record["driver_turned_id_dist"] == 0.33
     assert "1 of 2 head-turn checks pass." in table
     (plain,) = records(evaluation)
     assert plain["yaw_err_mean"] is None and "yaw" not in plain["checks"]

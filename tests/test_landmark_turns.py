@@ -20,6 +20,7 @@ from livepresenter.engine.landmark.transfer import (
     yaw_range,
 )
 from livepresenter.face import TrackedFace
+from livepresenter.face.geometry import face_down
 from livepresenter.face.pose import (
     MIRROR,
     angles_of,
@@ -119,3 +120,21 @@ def test_portrait_turns_with_a_driver_turned_in_3d(portraits_dir: Path, driving_
         driving = (model - centre) @ rotation(yaw, 0.0, 0.0)[:2].T + centre[:2]
         output = detect_face(engine.animate_landmarks(transfer(driving))).landmarks
         assert relative_yaw(rest, output) == pytest.approx(np.clip(yaw, *allowed), abs=5.0 if yaw else 1.0)
+
+
+def test_head_only_moves_the_portraits_own_face_as_the_head(portraits_dir: Path, driving_dir: Path) -> None:
+    """`head_only` is the transfer without the driver's expression: a driver who only turns gets the same targets
+    either way, and one who also opens the mouth keeps the portrait's mouth (what the evaluation's head-only floor
+    renders)."""
+    reference = FaceTracker().track(read_frames(driving_dir / GRID, 0, 1)[0]).face.landmarks.astype(np.float64)
+    model = rest_model(reference)
+    centre = model.mean(0)
+    engine = _engine(load_image_rgb(portraits_dir / "marie_curie_c1920.jpg"))
+    transfer = RelativeTransfer(engine.portrait_landmarks, reference)
+    turned = (model - centre) @ rotation(12.0, 8.0, -15.0)[:2].T * 1.1 + centre[:2] + (6.0, -4.0)
+    np.testing.assert_allclose(transfer.head_only(turned), transfer(turned), atol=1e-3)
+    assert np.abs(transfer.head_only(turned) - engine.portrait_landmarks).max() > 10  # it did move
+    opened = turned.copy()
+    opened[[56, 57, 58, 65, 66, 67, 7, 8, 9]] += 8.0 * face_down(turned)  # the lower lip and chin drop 8 px
+    np.testing.assert_allclose(transfer.head_only(opened), transfer.head_only(turned), atol=0.5)
+    assert np.linalg.norm(transfer(opened)[57] - transfer.head_only(opened)[57]) > 3.0

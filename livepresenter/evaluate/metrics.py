@@ -23,11 +23,14 @@ Head turns (`TurnScores`): the yaw of driver and output, each relative to its ow
 frame, the still portrait) by the same weak-perspective fit of the generic 3-D face (`face.pose`) that
 the landmark engine turns portraits with; the error is measured on frames with turns up to `TURN_RANGE`, and identity
 again on the turned frames alone (|driver yaw| > `TURNED`), where a mean over a mostly frontal clip would hide it.
+Beside it, two floors on the same frames: the portrait moved by the driver's head pose alone, with no expression (what
+turning the photograph costs the embedding), and the driver's own frames against the driver's rest frame (what the
+turn and the expression cost a real face).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -42,6 +45,7 @@ __all__ = [
     "TURN_RANGE",
     "CrossIdentityScores",
     "DriverScores",
+    "HeadOnly",
     "Observation",
     "ReconstructionScores",
     "Targets",
@@ -226,6 +230,9 @@ class TurnScores:
     found and the driver turned at most TURN_RANGE; driver_yaw_max: the driver's largest |yaw| there. turned_frames:
     frames where the driver is turned more than TURNED; turned_id_dist: the identity distance over those of them whose
     output has a face; turned_missing_faces: those whose output has none (the detector missed the turned portrait).
+    head_only_id_dist: the identity distance over the turned frames of the portrait moved by the driver's head pose
+    alone (None where the engine cannot render that); driver_turned_id_dist: the driver's own turned frames against
+    the driver's rest frame.
     """
 
     yaw_err_mean: float | None
@@ -235,16 +242,25 @@ class TurnScores:
     turned_frames: int
     turned_id_dist: float | None
     turned_missing_faces: int
+    head_only_id_dist: float | None = None
+    driver_turned_id_dist: float | None = None
+
+
+HeadOnly = Callable[[np.ndarray], Observation]
+"""The driving frame's landmarks (evaluation pixels) -> the portrait moved by that frame's head pose alone, observed."""
 
 
 def turn_scores(outputs: Sequence[Observation], drivings: Sequence[Observation], portrait_landmarks: np.ndarray,
-                driver_rest: np.ndarray, portrait_embedding: np.ndarray) -> TurnScores:
+                driver_rest: np.ndarray, portrait_embedding: np.ndarray, *,
+                driver_rest_embedding: np.ndarray | None = None, head_only: HeadOnly | None = None) -> TurnScores:
     """Yaw followed and identity when turned (`TurnScores`); `portrait_landmarks` and `driver_rest` are the rest faces
-    the yaws are measured from, each in its own evaluation pixels."""
+    the yaws are measured from, each in its own evaluation pixels. The floors are measured when their inputs are
+    given: the driver's rest embedding, and `head_only` (called on the turned frames alone)."""
     if not len(outputs) == len(drivings) > 0:
         raise ValueError(f"need the same non-zero number of outputs and drivings, got {len(outputs)}, {len(drivings)}")
     driver_model, portrait_model = rest_model(driver_rest), rest_model(portrait_landmarks)
     errors, driver_yaws, turned_id, turned, missing = [], [], [], 0, 0
+    head_only_id, driver_id = [], []
     for output, driving in zip(outputs, drivings, strict=True):
         if not driving.found:
             continue
@@ -255,6 +271,11 @@ def turn_scores(outputs: Sequence[Observation], drivings: Sequence[Observation],
                 turned_id.append(_embedding_distance(output.embedding, portrait_embedding))
             else:
                 missing += 1
+            if driver_rest_embedding is not None:
+                driver_id.append(_embedding_distance(driving.embedding, driver_rest_embedding))
+            moved = head_only(driving.landmarks) if head_only is not None else NO_FACE
+            if moved.found:
+                head_only_id.append(_embedding_distance(moved.embedding, portrait_embedding))
         if output.found and abs(driver_yaw) <= TURN_RANGE:
             errors.append(abs(fit_pose(portrait_model, output.landmarks).yaw - driver_yaw))
             driver_yaws.append(abs(driver_yaw))
@@ -266,6 +287,8 @@ def turn_scores(outputs: Sequence[Observation], drivings: Sequence[Observation],
         turned_frames=turned,
         turned_id_dist=_mean(turned_id),
         turned_missing_faces=missing,
+        head_only_id_dist=_mean(head_only_id),
+        driver_turned_id_dist=_mean(driver_id),
     )
 
 

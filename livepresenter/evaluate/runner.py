@@ -34,12 +34,15 @@ from pathlib import Path
 import numpy as np
 
 from livepresenter.capture import FaceTracker
+from livepresenter.engine.landmark import LandmarkEngine
+from livepresenter.engine.landmark.transfer import RelativeTransfer
 from livepresenter.errors import InputError, NoFaceError
 from livepresenter.evaluate.derived import write_clip
 from livepresenter.evaluate.driver_checks import DRIVER_CHECK_S, ClipDrivers, PortraitView, driver_scores
 from livepresenter.evaluate.metrics import (
     CrossIdentityScores,
     DriverScores,
+    HeadOnly,
     Observation,
     ReconstructionScores,
     TurnScores,
@@ -185,12 +188,30 @@ def _mouth_truth(clip: Path, frames: int, observer: FaceObserver) -> list[Observ
     return seen
 
 
-def _turns(cross: _CrossSetup, reals: Sequence[Observation], reference_frame: int | None) -> TurnScores | None:
+def _turns(cross: _CrossSetup, reals: Sequence[Observation], reference_frame: int | None,
+           observer: FaceObserver) -> TurnScores | None:
     """Turn scores with the driver's yaw measured from the real frame nearest the reference (None without a face)."""
-    rest = reals[reference_frame].landmarks if reference_frame is not None else None
-    if rest is None:
+    rest = reals[reference_frame] if reference_frame is not None else None
+    if rest is None or not rest.found:
         return None
-    return turn_scores(cross.driven.outputs, reals, cross.seen.landmarks, rest, cross.seen.embedding)
+    return turn_scores(cross.driven.outputs, reals, cross.seen.landmarks, rest.landmarks, cross.seen.embedding,
+                       driver_rest_embedding=rest.embedding, head_only=_head_only(cross, rest.landmarks, observer))
+
+
+def _head_only(cross: _CrossSetup, rest: np.ndarray, observer: FaceObserver) -> HeadOnly | None:
+    """The portrait moved by a driving frame's head pose alone, composed and seen as its outputs are; only the
+    landmark engine can render that (None for others). Called after the clip's outputs: it moves the engine."""
+    prepared = cross.driven.prepared
+    engine = prepared.engine
+    if not isinstance(engine, LandmarkEngine):
+        return None
+    transfer = RelativeTransfer(engine.portrait_landmarks, rest)
+
+    def observe(driving: np.ndarray) -> Observation:
+        moved = engine.animate_landmarks(transfer.head_only(driving))
+        return observer.observe(cross.driven.view(prepared.compositor.compose(moved)))
+
+    return observe
 
 
 def evaluate_clip(
@@ -285,7 +306,7 @@ def evaluate_clip(
                 reference.index if reference else None,
                 cross.seen.image,
                 scores,
-                _turns(cross, reals, reference.index if reference else None),
+                _turns(cross, reals, reference.index if reference else None, observer),
             )
             for cross, reference, scores in zip(crosses, references, drivers, strict=True)
         ),

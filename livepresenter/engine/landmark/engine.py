@@ -19,8 +19,8 @@ from livepresenter.engine.landmark.mouth_gain import MouthGain, calibrate_mouth_
 from livepresenter.engine.landmark.transfer import RelativeTransfer, uncross_closing_pairs
 from livepresenter.engine.landmark.warp import DenseWarp, WarpSettings
 from livepresenter.face import Face, TrackedFace
-from livepresenter.face.geometry import face_down
 from livepresenter.face.crop import CROP_SIZE, crop_box_from_landmarks, crop_image, to_crop_coords
+from livepresenter.face.geometry import face_down
 
 log = logging.getLogger(__name__)
 

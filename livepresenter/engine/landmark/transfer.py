@@ -31,7 +31,7 @@ from livepresenter.face.geometry import (
     face_down,
     fit_similarity,
 )
-from livepresenter.face.pose import angles_of, fit_pose, lift, own_yaw, rest_model, rotation
+from livepresenter.face.pose import HeadPose, angles_of, fit_pose, lift, own_yaw, rest_model, rotation
 
 # A mouth half the driver's width still gets this much of its motion (landmark noise on a tiny mouth must not
 # freeze it).
@@ -110,9 +110,19 @@ class RelativeTransfer:
         # portrait's nose as the driver turns (turned identity of the six portraits on the Pexels clip 0.280-0.318
         # -> 0.274-0.315).
         expression[NOSE_BRIDGE] = 0.0
-        into_portrait = self._to_portrait.linear
-        posed = self._portrait + expression @ into_portrait.T
+        return self._placed(self._portrait + expression @ self._to_portrait.linear.T, head)
+
+    def head_only(self, driving_landmarks: np.ndarray) -> np.ndarray:
+        """As calling the transfer, but with none of the driver's expression: the portrait's own face moved as the
+        driver's head is. What turning the photograph costs on its own (the evaluation's floor for identity through a
+        turn)."""
+        return self._placed(self._portrait, fit_pose(self._reference_model, driving_landmarks.astype(np.float64)))
+
+    def _placed(self, posed: np.ndarray, head: HeadPose) -> np.ndarray:
+        """The portrait's landmarks, with an expression already applied (`posed`), lifted, turned by the driver's
+        `head` pose within the portrait's yaw range, and projected back into portrait pixels (float32)."""
         posed = uncross_closing_pairs(posed, self._down)
+        into_portrait = self._to_portrait.linear
         turn = self._tilt @ capped_turn(head.rotation, self._yaw_range) @ self._tilt.T
         shift = into_portrait @ (head.centre - self._reference_centre[:2])
         model = lift(posed, self._portrait_depth) - self._portrait_centre
