@@ -200,7 +200,9 @@ def _turns(cross: _CrossSetup, reals: Sequence[Observation], reference_frame: in
 
 def _head_only(cross: _CrossSetup, rest: np.ndarray, observer: FaceObserver) -> HeadOnly | None:
     """The portrait moved by a driving frame's head pose alone, composed and seen as its outputs are; only the
-    landmark engine can render that (None for others). Called after the clip's outputs: it moves the engine."""
+    landmark engine can render that (None for others). The pose is read from the evaluation's own detections (of the
+    reference frame, `rest`, and of the frame), not the tracker's. Called after the clip's outputs: it moves the
+    engine."""
     prepared = cross.driven.prepared
     engine = prepared.engine
     if not isinstance(engine, LandmarkEngine):
